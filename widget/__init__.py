@@ -1,0 +1,44 @@
+"""Widget: an embeddable booking backend for health and wellness providers."""
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import cli, config
+from .blueprints import api
+from .extensions import configure_engine, db, migrate
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then the environment, then test overrides; then extensions."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    if app.logger.level == logging.NOTSET:
+        app.logger.setLevel(logging.INFO)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    with app.app_context():
+        configure_engine(db.engine)
+        app.logger.info("database: %s", db.engine.url.render_as_string(hide_password=True))
+
+    app.url_map.converters["id"] = api.IdConverter
+    app.register_blueprint(api.bp)
+    api.register_error_handlers(app)
+    cli.register(app)
+
+    if app.config["WIDGET_DEVELOPMENT_KEY"]:
+        app.logger.warning(
+            "WIDGET_SECRET_KEYS is not set: signing with the public development key. "
+            "Anyone could forge links and sessions. Never run like this in production."
+        )
+    return app

@@ -1,0 +1,1 @@
+"""The thin HTTP layer: parse and authenticate, call the domain, render."""

@@ -1,0 +1,84 @@
+"""JSON shapes of the API's objects, in one place so every endpoint answers alike."""
+
+from datetime import datetime
+from typing import Any
+
+from ...models import AppointmentType, Client, ClientPackage, CreditEntry, Package
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def appointment_type_json(t: AppointmentType) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "duration_minutes": t.duration_minutes,
+        "audience": t.audience.value,
+        "requires_credit": t.requires_credit,
+        "buffer_before_minutes": t.buffer_before_minutes,
+        "buffer_after_minutes": t.buffer_after_minutes,
+        "min_notice_minutes": t.min_notice_minutes,
+        "max_days_ahead": t.max_days_ahead,
+        "slot_step_minutes": t.slot_step_minutes,
+        "max_per_day": t.max_per_day,
+        "late_cancel_hours": t.late_cancel_hours,
+        "active": t.active,
+    }
+
+
+def package_json(p: Package) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "price_cents": p.price_cents,
+        "active": p.active,
+        "items": [
+            {
+                "appointment_type_id": item.appointment_type_id,
+                "quantity": item.quantity,
+                "expires_after_days": item.expires_after_days,
+            }
+            for item in p.items
+        ],
+    }
+
+
+def client_json(client: Client, existing: bool) -> dict[str, Any]:
+    return {
+        "id": client.id,
+        "email": client.email,
+        "name": client.name,
+        "status": "existing" if existing else "new",
+        "created_at": timestamp(client.created_at),
+    }
+
+
+def entry_json(entry: CreditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "kind": entry.kind.value,
+        "appointment_type_id": entry.appointment_type_id,
+        "delta": entry.delta,
+        "balance_after": entry.balance_after,
+        "created_at": timestamp(entry.created_at),
+        "note": entry.note,
+        "actor": entry.actor,
+        "override": entry.override,
+        "booking_id": entry.booking_id,
+        "client_package_id": entry.client_package_id,
+    }
+
+
+def client_package_json(cp: ClientPackage, grants: list[CreditEntry]) -> dict[str, Any]:
+    return {
+        "id": cp.id,
+        "client_id": cp.client_id,
+        "package_id": cp.package_id,
+        "status": cp.status.value,
+        "purchased_at": timestamp(cp.purchased_at),
+        "archived_at": timestamp(cp.archived_at),
+        "deleted_at": timestamp(cp.deleted_at),
+        "grants": [entry_json(entry) for entry in grants],
+    }

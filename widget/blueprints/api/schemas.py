@@ -1,0 +1,129 @@
+"""Request schemas: the one description of what each endpoint accepts."""
+
+import datetime as dt
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
+
+from ...domain.errors import ValidationFailed
+
+MAX_ID = 2**31 - 1
+
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+Minutes = Annotated[StrictInt, Field(ge=0, le=525_600)]
+PositiveMinutes = Annotated[StrictInt, Field(gt=0, le=1440)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Email = Annotated[StrictStr, Field(min_length=3, max_length=320)]
+Zone = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+Note = Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+AudienceName = Literal["new_clients", "existing_clients", "everyone"]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+def changes_of(patch: Schema, nullable: frozenset[str] = frozenset()) -> dict[str, object]:
+    """The fields a PATCH sent; null only where null means something (clear a limit)."""
+    changes = patch.model_dump(exclude_unset=True)
+    nulls = {f: "must not be null" for f, v in changes.items() if v is None and f not in nullable}
+    if nulls:
+        raise ValidationFailed(nulls)
+    return changes
+
+
+class SettingsPatch(Schema):
+    timezone: Zone | None = None
+    public_links_new_client_only: StrictBool | None = None
+    negative_credit_limit: Annotated[StrictInt, Field(ge=0, le=10_000)] | None = None
+    public_booking_verification: Literal["email", "none"] | None = None
+    pending_hold_minutes: Annotated[StrictInt, Field(gt=0, le=1440)] | None = None
+    late_cancel_hours: Annotated[StrictInt, Field(ge=0, le=8760)] | None = None
+    embed_allowed_origins: list[Annotated[StrictStr, Field(max_length=200)]] | None = None
+
+
+class AppointmentTypeFields(Schema):
+    name: Name
+    duration_minutes: PositiveMinutes
+    audience: AudienceName
+    requires_credit: StrictBool
+    buffer_before_minutes: Annotated[StrictInt, Field(ge=0, le=1440)] = 0
+    buffer_after_minutes: Annotated[StrictInt, Field(ge=0, le=1440)] = 0
+    min_notice_minutes: Minutes = 0
+    max_days_ahead: Annotated[StrictInt, Field(ge=0, le=3650)] = 60
+    slot_step_minutes: PositiveMinutes | None = None
+    max_per_day: Annotated[StrictInt, Field(gt=0, le=1000)] | None = None
+    late_cancel_hours: Annotated[StrictInt, Field(ge=0, le=8760)] | None = None
+    active: StrictBool = True
+
+
+class AppointmentTypePatch(Schema):
+    name: Name | None = None
+    duration_minutes: PositiveMinutes | None = None
+    audience: AudienceName | None = None
+    requires_credit: StrictBool | None = None
+    buffer_before_minutes: Annotated[StrictInt, Field(ge=0, le=1440)] | None = None
+    buffer_after_minutes: Annotated[StrictInt, Field(ge=0, le=1440)] | None = None
+    min_notice_minutes: Minutes | None = None
+    max_days_ahead: Annotated[StrictInt, Field(ge=0, le=3650)] | None = None
+    slot_step_minutes: PositiveMinutes | None = None
+    max_per_day: Annotated[StrictInt, Field(gt=0, le=1000)] | None = None
+    late_cancel_hours: Annotated[StrictInt, Field(ge=0, le=8760)] | None = None
+    active: StrictBool | None = None
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {"slot_step_minutes", "max_per_day", "late_cancel_hours"}
+    )
+
+
+class HoursRange(Schema):
+    start: Annotated[StrictStr, Field(max_length=5)]
+    end: Annotated[StrictStr, Field(max_length=5)]
+
+
+class AvailabilityException(Schema):
+    date: dt.date
+    closed: StrictBool | None = None
+    hours: list[HoursRange] | None = None
+
+
+class Availability(Schema):
+    weekly: dict[StrictStr, list[HoursRange]] = {}
+    exceptions: Annotated[list[AvailabilityException], Field(max_length=1000)] = []
+
+
+class PackageItemFields(Schema):
+    appointment_type_id: Id
+    quantity: Annotated[StrictInt, Field(gt=0, le=10_000)]
+    expires_after_days: Annotated[StrictInt, Field(gt=0, le=3650)] | None = None
+
+
+class PackageFields(Schema):
+    name: Name
+    price_cents: Annotated[StrictInt, Field(ge=0, le=100_000_000)]
+    items: Annotated[list[PackageItemFields], Field(min_length=1, max_length=50)]
+
+
+class ClientFields(Schema):
+    email: Email
+    name: Name
+
+
+class ClientQuery(Schema):
+    email: Annotated[StrictStr, Field(max_length=320)] | None = None
+
+
+class Purchase(Schema):
+    package_id: Id
+
+
+class Adjustment(Schema):
+    delta: Annotated[StrictInt, Field(ge=-10_000, le=10_000)]
+    note: Note

@@ -1,0 +1,58 @@
+"""Command-line tools: `flask --app widget ...`, or the `widget` script."""
+
+import os
+
+import click
+from flask import Flask
+from flask.cli import AppGroup, FlaskGroup
+from werkzeug.security import generate_password_hash
+
+from .domain import credits, providers
+from .domain.errors import DomainError
+from .extensions import db
+from .models import utcnow
+
+credits_cli = AppGroup("credits", help="Credit ledger maintenance.")
+
+
+@click.command("create-provider")
+@click.option("--name", required=True, help="Shown to clients, e.g. 'Dr. Ada'.")
+@click.option("--email", required=True, help="The provider's login email.")
+@click.option("--timezone", required=True, help="IANA zone of the working hours.")
+@click.option("--password", default=None, help="Dashboard password (optional).")
+def create_provider_command(name: str, email: str, timezone: str, password: str | None) -> None:
+    """Create a provider account and print its API key (shown only once) and slug."""
+    try:
+        created = providers.create_provider(
+            db.session,
+            name=name,
+            email=email,
+            timezone=timezone,
+            password_hash=generate_password_hash(password) if password else None,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        problems = "; ".join(f"{field} {message}" for field, message in exc.details.items())
+        raise click.ClickException(problems or exc.message) from None
+    click.echo(f"api_key: {created.api_key}")
+    click.echo(f"slug: {created.provider.slug}")
+
+
+@credits_cli.command("expire")
+def expire_credits_command() -> None:
+    """Write the expiry entries that are due (run it from a scheduler, e.g. hourly)."""
+    written = credits.expire_credits(db.session, utcnow())
+    db.session.commit()
+    click.echo(f"expired credits: {written} entries written")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_provider_command)
+    app.cli.add_command(credits_cli)
+
+
+def main() -> None:
+    """The `widget` script: the same commands as `flask --app widget`."""
+    os.environ.setdefault("FLASK_APP", "widget")
+    FlaskGroup(help="Widget: the booking backend.")()

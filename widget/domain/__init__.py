@@ -1,0 +1,1 @@
+"""The rules of the product. No Flask request, no templates, no HTTP status codes here."""

@@ -1,0 +1,70 @@
+"""Clients of a provider, and whether each counts as new or existing."""
+
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.orm import Session
+
+from ..models import Booking, BookingStatus, Client, ClientPackage, Provider
+from .emails import checked_email, normalise_email
+from .errors import Conflict, NotFound, ValidationFailed
+
+
+def is_existing_expression() -> ColumnElement[bool]:
+    """SQL for DESIGN's rule: any client package, or a confirmed or no-show booking."""
+    has_package = exists().where(ClientPackage.client_id == Client.id)
+    has_booking = exists().where(
+        Booking.client_id == Client.id,
+        Booking.status.in_((BookingStatus.confirmed, BookingStatus.no_show)),
+    )
+    return has_package | has_booking
+
+
+def is_existing(session: Session, client: Client) -> bool:
+    return bool(session.scalar(select(is_existing_expression()).where(Client.id == client.id)))
+
+
+def create_client(session: Session, provider: Provider, *, email: str, name: str) -> Client:
+    email = checked_email(email)
+    name = name.strip()
+    if not name:
+        raise ValidationFailed({"name": "must not be empty"})
+    if client_by_email(session, provider, email) is not None:
+        raise Conflict(f"A client with the email {email} exists already.")
+    client = Client(provider_id=provider.id, email=email, name=name)
+    session.add(client)
+    session.flush()
+    return client
+
+
+def client_by_email(session: Session, provider: Provider, email: str) -> Client | None:
+    return session.scalar(
+        select(Client).where(
+            Client.provider_id == provider.id, Client.email == normalise_email(email)
+        )
+    )
+
+
+def client_of(
+    session: Session, provider: Provider, client_id: int, *, field: str | None = None
+) -> Client:
+    client = session.scalar(
+        select(Client).where(Client.id == client_id, Client.provider_id == provider.id)
+    )
+    if client is None:
+        if field is not None:
+            raise ValidationFailed({field: f"no client with id {client_id}"})
+        raise NotFound("No such client.")
+    return client
+
+
+def clients_with_status(
+    session: Session, provider: Provider, *, email: str | None = None
+) -> list[tuple[Client, bool]]:
+    """Clients and their existing flag, in one query."""
+    query = (
+        select(Client, is_existing_expression())
+        .where(Client.provider_id == provider.id)
+        .order_by(Client.id)
+    )
+    if email is not None:
+        query = query.where(Client.email == normalise_email(email))
+    return [(client, bool(existing)) for client, existing in session.execute(query)]

@@ -1,0 +1,425 @@
+"""The credit ledger: one account per (client, appointment type), append-only.
+
+Every change to an account locks its balance row, writes the expiry entries that
+are due, then appends exactly one entry (plus any expiry it causes) and moves the
+balance by the same delta, all in the caller's transaction. So balance == sum of
+entries at every commit, and an expired credit is never spendable, whether or not
+the scheduled `credits expire` sweep has run yet.
+
+Credits arrive in lots (a purchase item, a positive adjustment); spending takes from
+the lot that expires first, a refund goes back to the lot it came from, and any
+inflow pays back a negative balance before it fills a lot. While the balance is
+negative every lot is empty; otherwise the lots' remaining credits add up to it.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ..models import AppointmentType, Booking, CreditBalance, CreditEntry, CreditLot, EntryKind
+from .errors import InvalidState, Refused, ValidationFailed
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    appointment_type: AppointmentType
+    balance: int
+
+
+def _locked_balance(session: Session, client_id: int, type_id: int) -> CreditBalance:
+    """The account's balance row, created if new and locked until the transaction ends.
+
+    On PostgreSQL the row lock serialises every writer of this account; on SQLite the
+    transaction already holds the database's write lock (BEGIN IMMEDIATE).
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(CreditBalance)
+        .values(client_id=client_id, appointment_type_id=type_id, balance=0)
+        .on_conflict_do_nothing()
+    )
+    balance = session.scalars(
+        select(CreditBalance)
+        .where(CreditBalance.client_id == client_id, CreditBalance.appointment_type_id == type_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return balance
+
+
+def _append(
+    session: Session,
+    account: CreditBalance,
+    *,
+    provider_id: int,
+    kind: EntryKind,
+    delta: int,
+    now: datetime,
+    **refs: object,
+) -> CreditEntry:
+    account.balance += delta
+    entry = CreditEntry(
+        provider_id=provider_id,
+        client_id=account.client_id,
+        appointment_type_id=account.appointment_type_id,
+        kind=kind,
+        delta=delta,
+        balance_after=account.balance,
+        created_at=now,
+        **refs,
+    )
+    session.add(entry)
+    return entry
+
+
+def _expire_due(
+    session: Session, account: CreditBalance, provider_id: int, now: datetime
+) -> list[CreditEntry]:
+    due = session.scalars(
+        select(CreditLot)
+        .where(
+            CreditLot.client_id == account.client_id,
+            CreditLot.appointment_type_id == account.appointment_type_id,
+            CreditLot.remaining > 0,
+            CreditLot.expires_at <= now,
+        )
+        .order_by(CreditLot.expires_at, CreditLot.id)
+    ).all()
+    entries = []
+    for lot in due:
+        entries.append(
+            _append(
+                session,
+                account,
+                provider_id=provider_id,
+                kind=EntryKind.expiry,
+                delta=-lot.remaining,
+                now=now,
+                lot_id=lot.id,
+                client_package_id=lot.client_package_id,
+                note="unused credits expired",
+            )
+        )
+        lot.remaining = 0
+    return entries
+
+
+def _open_account(
+    session: Session, client_id: int, type_id: int, provider_id: int, now: datetime
+) -> CreditBalance:
+    account = _locked_balance(session, client_id, type_id)
+    _expire_due(session, account, provider_id, now)
+    return account
+
+
+def _spendable_lots(session: Session, account: CreditBalance, now: datetime) -> list[CreditLot]:
+    return list(
+        session.scalars(
+            select(CreditLot)
+            .where(
+                CreditLot.client_id == account.client_id,
+                CreditLot.appointment_type_id == account.appointment_type_id,
+                CreditLot.remaining > 0,
+                (CreditLot.expires_at.is_(None)) | (CreditLot.expires_at > now),
+            )
+            .order_by(CreditLot.expires_at.asc().nulls_last(), CreditLot.id)
+        )
+    )
+
+
+def _debt(account: CreditBalance) -> int:
+    return max(0, -account.balance)
+
+
+def _take(session: Session, account: CreditBalance, count: int, now: datetime) -> CreditLot | None:
+    """Remove `count` credits from the lots, soonest to expire first; returns the first lot."""
+    first = None
+    for lot in _spendable_lots(session, account, now):
+        if count == 0:
+            break
+        taken = min(lot.remaining, count)
+        lot.remaining -= taken
+        count -= taken
+        first = first or lot
+    return first
+
+
+def grant_credits(
+    session: Session,
+    *,
+    provider_id: int,
+    client_id: int,
+    type_id: int,
+    quantity: int,
+    client_package_id: int,
+    expires_at: datetime | None,
+    now: datetime,
+) -> CreditEntry:
+    """A package purchase's credits for one type: paying back any negative balance first."""
+    account = _open_account(session, client_id, type_id, provider_id, now)
+    lot = CreditLot(
+        client_id=client_id,
+        appointment_type_id=type_id,
+        client_package_id=client_package_id,
+        granted=quantity,
+        remaining=quantity - min(quantity, _debt(account)),
+        expires_at=expires_at,
+        created_at=now,
+    )
+    session.add(lot)
+    session.flush([lot])
+    return _append(
+        session,
+        account,
+        provider_id=provider_id,
+        kind=EntryKind.package_grant,
+        delta=quantity,
+        now=now,
+        client_package_id=client_package_id,
+        lot_id=lot.id,
+    )
+
+
+def consume_credit(
+    session: Session,
+    *,
+    provider_id: int,
+    client_id: int,
+    type_id: int,
+    booking_id: int,
+    negative_limit: int,
+    now: datetime,
+    override: bool = False,
+) -> CreditEntry:
+    """Spend one credit on a booking; below -negative_limit only with the provider's override."""
+    account = _open_account(session, client_id, type_id, provider_id, now)
+    below_limit = account.balance - 1 < -negative_limit
+    if below_limit and not override:
+        raise Refused(
+            "insufficient_credits",
+            "No credit is left for this appointment type."
+            if negative_limit == 0
+            else f"No credit is left, and the balance may not go below -{negative_limit}.",
+        )
+    lot = _take(session, account, 1, now)
+    return _append(
+        session,
+        account,
+        provider_id=provider_id,
+        kind=EntryKind.booking,
+        delta=-1,
+        now=now,
+        booking_id=booking_id,
+        lot_id=lot.id if lot else None,
+        override=below_limit,
+        note="booked beyond the negative-credit limit by the provider" if below_limit else None,
+    )
+
+
+def _booking_debit(session: Session, booking: Booking) -> CreditEntry:
+    entry = session.scalar(
+        select(CreditEntry)
+        .where(CreditEntry.booking_id == booking.id, CreditEntry.kind == EntryKind.booking)
+        .order_by(CreditEntry.id.desc())
+        .limit(1)
+    )
+    if entry is None:
+        raise InvalidState("This booking spent no credit.")
+    return entry
+
+
+def _lot_with_room(session: Session, account: CreditBalance, now: datetime) -> CreditLot:
+    """Where a credit goes back when the booking that spent it took it from no lot."""
+    lot = session.scalar(
+        select(CreditLot)
+        .where(
+            CreditLot.client_id == account.client_id,
+            CreditLot.appointment_type_id == account.appointment_type_id,
+            CreditLot.remaining < CreditLot.granted,
+            (CreditLot.expires_at.is_(None)) | (CreditLot.expires_at > now),
+        )
+        .order_by(CreditLot.expires_at.desc().nulls_first(), CreditLot.id.desc())
+        .limit(1)
+    )
+    if lot is None:
+        lot = CreditLot(
+            client_id=account.client_id,
+            appointment_type_id=account.appointment_type_id,
+            granted=1,
+            remaining=0,
+            created_at=now,
+        )
+        session.add(lot)
+        session.flush([lot])
+    return lot
+
+
+def refund_credit(session: Session, *, booking: Booking, now: datetime) -> CreditEntry:
+    """Give a cancelled booking's credit back, to the lot it came from."""
+    debit = _booking_debit(session, booking)
+    account = _open_account(
+        session, debit.client_id, debit.appointment_type_id, booking.provider_id, now
+    )
+    lot = None
+    if not _debt(account):
+        lot = session.get(CreditLot, debit.lot_id) if debit.lot_id else None
+        if lot is None or lot.remaining >= lot.granted:
+            lot = _lot_with_room(session, account, now)
+        lot.remaining += 1
+    entry = _append(
+        session,
+        account,
+        provider_id=booking.provider_id,
+        kind=EntryKind.cancellation_refund,
+        delta=1,
+        now=now,
+        booking_id=booking.id,
+        lot_id=lot.id if lot else None,
+    )
+    session.flush()
+    _expire_due(session, account, booking.provider_id, now)
+    return entry
+
+
+def forfeit_credit(session: Session, *, booking: Booking, now: datetime) -> CreditEntry:
+    """Record that a late cancellation keeps the credit spent: a zero entry the history shows."""
+    debit = _booking_debit(session, booking)
+    account = _open_account(
+        session, debit.client_id, debit.appointment_type_id, booking.provider_id, now
+    )
+    return _append(
+        session,
+        account,
+        provider_id=booking.provider_id,
+        kind=EntryKind.late_cancellation,
+        delta=0,
+        now=now,
+        booking_id=booking.id,
+        note="cancelled inside the late-cancel window: credit forfeited",
+    )
+
+
+def adjust_credits(
+    session: Session,
+    *,
+    provider_id: int,
+    client_id: int,
+    type_id: int,
+    delta: int,
+    note: str,
+    actor: str,
+    now: datetime,
+) -> CreditEntry:
+    """A provider's correction. It may go below the negative limit; its credits never expire."""
+    errors = {}
+    if delta == 0:
+        errors["delta"] = "must not be zero"
+    if not note.strip():
+        errors["note"] = "is required: say why the credits change"
+    if errors:
+        raise ValidationFailed(errors)
+    account = _open_account(session, client_id, type_id, provider_id, now)
+    lot_id = None
+    if delta > 0:
+        lot = CreditLot(
+            client_id=client_id,
+            appointment_type_id=type_id,
+            granted=delta,
+            remaining=delta - min(delta, _debt(account)),
+            created_at=now,
+        )
+        session.add(lot)
+        session.flush([lot])
+        lot_id = lot.id
+    else:
+        _take(session, account, -delta, now)
+    return _append(
+        session,
+        account,
+        provider_id=provider_id,
+        kind=EntryKind.manual_adjustment,
+        delta=delta,
+        now=now,
+        note=note.strip(),
+        actor=actor,
+        lot_id=lot_id,
+    )
+
+
+def expire_credits(session: Session, now: datetime) -> int:
+    """The scheduled sweep: write every expiry entry that is due; returns how many."""
+    accounts = session.execute(
+        select(CreditLot.client_id, CreditLot.appointment_type_id, AppointmentType.provider_id)
+        .join(AppointmentType, AppointmentType.id == CreditLot.appointment_type_id)
+        .where(CreditLot.remaining > 0, CreditLot.expires_at <= now)
+        .distinct()
+        .order_by(CreditLot.client_id, CreditLot.appointment_type_id)
+    ).all()
+    written = 0
+    for client_id, type_id, provider_id in accounts:
+        account = _locked_balance(session, client_id, type_id)
+        written += len(_expire_due(session, account, provider_id, now))
+    return written
+
+
+def account_history(
+    session: Session, *, provider_id: int, client_id: int, type_id: int, now: datetime
+) -> tuple[int, list[CreditEntry]]:
+    """Balance and every entry, oldest first, after writing the expiries that are due."""
+    exists = session.scalar(
+        select(CreditBalance.balance).where(
+            CreditBalance.client_id == client_id, CreditBalance.appointment_type_id == type_id
+        )
+    )
+    if exists is None:
+        return 0, []
+    account = _open_account(session, client_id, type_id, provider_id, now)
+    session.flush()
+    entries = session.scalars(
+        select(CreditEntry)
+        .where(CreditEntry.client_id == client_id, CreditEntry.appointment_type_id == type_id)
+        .order_by(CreditEntry.id)
+    ).all()
+    return account.balance, list(entries)
+
+
+def client_balances(
+    session: Session, *, provider_id: int, client_id: int, now: datetime
+) -> list[AccountBalance]:
+    """Every account the client ever had an entry in, after the expiries that are due."""
+    due = session.scalars(
+        select(CreditLot.appointment_type_id)
+        .where(
+            CreditLot.client_id == client_id, CreditLot.remaining > 0, CreditLot.expires_at <= now
+        )
+        .distinct()
+        .order_by(CreditLot.appointment_type_id)
+    ).all()
+    for type_id in due:
+        _open_account(session, client_id, type_id, provider_id, now)
+    session.flush()
+    rows = session.execute(
+        select(AppointmentType, CreditBalance.balance)
+        .join(
+            CreditBalance,
+            and_(
+                CreditBalance.appointment_type_id == AppointmentType.id,
+                CreditBalance.client_id == client_id,
+            ),
+        )
+        .where(
+            select(CreditEntry.id)
+            .where(
+                CreditEntry.client_id == client_id,
+                CreditEntry.appointment_type_id == AppointmentType.id,
+            )
+            .exists()
+        )
+        .order_by(AppointmentType.id)
+    ).all()
+    return [AccountBalance(appointment_type, balance) for appointment_type, balance in rows]
