@@ -172,7 +172,7 @@ def grant_credits(
         created_at=now,
     )
     session.add(lot)
-    session.flush([lot])
+    session.flush()
     return _append(
         session,
         account,
@@ -255,7 +255,7 @@ def _lot_with_room(session: Session, account: CreditBalance, now: datetime) -> C
             created_at=now,
         )
         session.add(lot)
-        session.flush([lot])
+        session.flush()
     return lot
 
 
@@ -334,7 +334,7 @@ def adjust_credits(
             created_at=now,
         )
         session.add(lot)
-        session.flush([lot])
+        session.flush()
         lot_id = lot.id
     else:
         _take(session, account, -delta, now)
