@@ -31,6 +31,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
         app.logger.info("database: %s", db.engine.url.render_as_string(hide_password=True))
 
+    @app.teardown_request
+    def _end_transaction(_exc: BaseException | None) -> None:
+        """A request's transaction ends with it, even where an app context outlives it."""
+        db.session.remove()
+
     app.url_map.converters["id"] = api.IdConverter
     app.register_blueprint(api.bp)
     api.register_error_handlers(app)

@@ -7,12 +7,13 @@ from flask import Flask
 from flask.cli import AppGroup, FlaskGroup
 from werkzeug.security import generate_password_hash
 
-from .domain import credits, providers
+from .domain import credits, idempotency, providers
 from .domain.errors import DomainError
 from .extensions import db
 from .models import utcnow
 
 credits_cli = AppGroup("credits", help="Credit ledger maintenance.")
+idempotency_cli = AppGroup("idempotency", help="Idempotency-Key maintenance.")
 
 
 @click.command("create-provider")
@@ -47,9 +48,18 @@ def expire_credits_command() -> None:
     click.echo(f"expired credits: {written} entries written")
 
 
+@idempotency_cli.command("prune")
+def prune_idempotency_command() -> None:
+    """Forget Idempotency-Keys older than 24 hours (run it from a scheduler, e.g. daily)."""
+    removed = idempotency.prune(db.session, utcnow())
+    db.session.commit()
+    click.echo(f"idempotency keys pruned: {removed}")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(create_provider_command)
     app.cli.add_command(credits_cli)
+    app.cli.add_command(idempotency_cli)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..models import AppointmentType, Booking, CreditBalance, CreditEntry, CreditLot, EntryKind
 from .errors import InvalidState, Refused, ValidationFailed
+from .policy import may_spend
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,13 @@ def _open_account(
     return account
 
 
+def balance_for_update(
+    session: Session, *, provider_id: int, client_id: int, type_id: int, now: datetime
+) -> int:
+    """The account's balance, locked for the rest of the transaction, expiries written."""
+    return _open_account(session, client_id, type_id, provider_id, now).balance
+
+
 def _spendable_lots(session: Session, account: CreditBalance, now: datetime) -> list[CreditLot]:
     return list(
         session.scalars(
@@ -198,7 +206,7 @@ def consume_credit(
 ) -> CreditEntry:
     """Spend one credit on a booking; below -negative_limit only with the provider's override."""
     account = _open_account(session, client_id, type_id, provider_id, now)
-    below_limit = account.balance - 1 < -negative_limit
+    below_limit = not may_spend(account.balance, negative_limit)
     if below_limit and not override:
         raise Refused(
             "insufficient_credits",

@@ -137,7 +137,7 @@ def update_settings(provider: Provider, changes: dict[str, Any]) -> Provider:
         except ValidationFailed as exc:
             errors.update(exc.details)
     for origin in changes.get("embed_allowed_origins") or []:
-        if not _ORIGIN.match(origin):
+        if not _ORIGIN.match(origin.rstrip("/")):
             errors["embed_allowed_origins"] = (
                 f"'{origin}' is not an origin: use scheme and host, like https://clinic.example"
             )

@@ -1,15 +1,33 @@
 """The provider's stored hours: weekly ranges and date exceptions, in the provider's zone."""
 
-from datetime import date, time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from ..models import DateException, Provider, WeeklyHours
-from .availability import Hours, format_hours, parse_hours
+from ..models import (
+    AppointmentType,
+    Booking,
+    BookingStatus,
+    DateException,
+    Provider,
+    WeeklyHours,
+)
+from .availability import (
+    Hours,
+    Interval,
+    format_hours,
+    free_slots,
+    parse_hours,
+    working_intervals,
+)
 from .errors import ValidationFailed
+from .timezones import zone_named
 
+MAX_RANGE_DAYS = 366
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -100,3 +118,110 @@ def availability_of(session: Session, provider: Provider) -> dict[str, Any]:
             for day, hours in sorted(exceptions.items())
         ],
     }
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """What the slot rules need about one provider and type over a window, read in one go."""
+
+    working: list[Interval]
+    busy: list[Interval]
+    booked_per_day: dict[date, int]
+
+
+def live_bookings_query(
+    provider_id: int, window: Interval, now: datetime
+) -> Select[tuple[Booking]]:
+    """Bookings whose block overlaps the window and still holds its slot (holds until expiry)."""
+    return select(Booking).where(
+        Booking.provider_id == provider_id,
+        Booking.block_start < window.end,
+        Booking.block_end > window.start,
+        (Booking.status == BookingStatus.confirmed)
+        | (
+            (Booking.status == BookingStatus.pending_verification) & (Booking.hold_expires_at > now)
+        ),
+    )
+
+
+def calendar_for(
+    session: Session,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    first_day: date,
+    last_day: date,
+    now: datetime,
+    *,
+    excluding: int | None = None,
+) -> Calendar:
+    """Hours for the provider-local days first_day..last_day and the bookings among them.
+
+    Three queries whatever the range: weekly hours, exceptions, and live bookings.
+    """
+    zone = zone_named(provider.timezone)
+    weekly, exceptions = stored_hours(session, provider.id)
+    working = working_intervals(weekly, exceptions, zone, first_day, last_day)
+    span = Interval(
+        datetime.combine(first_day - timedelta(days=1), time(0), tzinfo=zone),
+        datetime.combine(last_day + timedelta(days=2), time(0), tzinfo=zone),
+    )
+    busy: list[Interval] = []
+    per_day: dict[date, int] = {}
+    for booking in session.scalars(live_bookings_query(provider.id, span, now)):
+        if booking.id == excluding:
+            continue
+        busy.append(Interval(booking.block_start, booking.block_end))
+        if booking.appointment_type_id == appointment_type.id:
+            day = booking.start_at.astimezone(zone).date()
+            per_day[day] = per_day.get(day, 0) + 1
+    return Calendar(working, busy, per_day)
+
+
+def local_day_window(first_day: date, last_day: date, zone: ZoneInfo) -> Interval:
+    """Local days first_day..last_day in `zone` as one absolute window."""
+    return Interval(
+        datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC),
+        datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC),
+    )
+
+
+def open_slots(
+    session: Session,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    *,
+    first_day: date,
+    last_day: date,
+    viewer_zone: ZoneInfo,
+    now: datetime,
+) -> list[Interval]:
+    """Free slots of a type on the viewer's local days first_day..last_day (inclusive)."""
+    if last_day < first_day:
+        raise ValidationFailed({"end": "must not be before start"})
+    if (last_day - first_day).days > MAX_RANGE_DAYS:
+        raise ValidationFailed({"end": f"ask for at most {MAX_RANGE_DAYS} days at a time"})
+    zone = zone_named(provider.timezone)
+    window = local_day_window(first_day, last_day, viewer_zone)
+    calendar = calendar_for(
+        session,
+        provider,
+        appointment_type,
+        window.start.astimezone(zone).date(),
+        window.end.astimezone(zone).date(),
+        now,
+    )
+    return free_slots(
+        working=calendar.working,
+        busy=calendar.busy,
+        duration=timedelta(minutes=appointment_type.duration_minutes),
+        buffer_before=timedelta(minutes=appointment_type.buffer_before_minutes),
+        buffer_after=timedelta(minutes=appointment_type.buffer_after_minutes),
+        step=timedelta(minutes=appointment_type.slot_step_minutes),
+        earliest=now + timedelta(minutes=appointment_type.min_notice_minutes),
+        latest_local_date=now.astimezone(zone).date()
+        + timedelta(days=appointment_type.max_days_ahead),
+        zone=zone,
+        max_per_day=appointment_type.max_per_day,
+        booked_per_day=calendar.booked_per_day,
+        window=window,
+    )

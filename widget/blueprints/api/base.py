@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
@@ -10,9 +11,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
-from werkzeug.routing import ValidationError as RouteValidationError
 
-from ...domain.errors import DomainError, ValidationFailed
+from ...domain import idempotency
+from ...domain.errors import DomainError, Refused, ValidationFailed
 from ...domain.providers import provider_for_api_key
 from ...extensions import db
 from ...models import Provider, utcnow
@@ -60,15 +61,13 @@ MAX_ID = 2**31 - 1
 
 
 class IdConverter(BaseConverter):
-    """Ids as the database can hold them: anything else is simply not found."""
+    """Ids as the database can hold them: a number past its range names no row (id 0)."""
 
     regex = r"\d{1,10}"
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        if not 1 <= number <= MAX_ID:
-            raise RouteValidationError()
-        return number
+        return number if number <= MAX_ID else 0
 
     def to_url(self, value: Any) -> str:
         return str(value)
@@ -77,6 +76,10 @@ class IdConverter(BaseConverter):
 def error_response(code: str, message: str, details: Any = None, status: int | None = None):  # type: ignore[no-untyped-def]
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     return jsonify(body), status or STATUS.get(code, 400)
+
+
+def error_body(error: DomainError) -> dict[str, Any]:
+    return {"error": {"code": error.code, "message": error.message, "details": error.details}}
 
 
 def now() -> datetime:
@@ -157,6 +160,13 @@ def parse_body(model: type[Model]) -> Model:
     return parse_mapping(model, data)
 
 
+def parse_optional_body(model: type[Model]) -> Model:
+    """Like parse_body, but an empty body means every field takes its default."""
+    if not request.get_data():
+        return model()
+    return parse_body(model)
+
+
 def parse_query(model: type[Model]) -> Model:
     return parse_mapping(model, request.args.to_dict())
 
@@ -174,7 +184,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        return error_response(exc.code, exc.message, exc.details)
+        return jsonify(error_body(exc)), STATUS.get(exc.code, 400)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
@@ -204,3 +214,55 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("unexpected error")
         return error_response("internal_error", "Something went wrong on our side.")
+
+
+def idempotent(scope_of: Callable[[], str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Honour `Idempotency-Key` on a view that returns (body, status) and does not commit.
+
+    The answer is stored in the view's own transaction; a refusal (a decision) is
+    stored after its rollback; validation failures are not stored.
+    """
+
+    def wrap(view: Callable[..., tuple[Any, int]]) -> Callable[..., Any]:
+        @wraps(view)
+        def run(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+            key = request.headers.get("Idempotency-Key", "").strip()
+            if not key:
+                body, status = view(*args, **kwargs)
+                db.session.commit()
+                return jsonify(body), status
+            if len(key) > idempotency.MAX_KEY_LENGTH:
+                raise ValidationFailed({"Idempotency-Key": "must be at most 255 characters"})
+            scope = scope_of()
+            request_hash = idempotency.fingerprint(request.method, request.path, request.get_data())
+            stored = idempotency.recall(
+                db.session, scope=scope, key=key, request_hash=request_hash, now=now()
+            )
+            if stored is not None:
+                db.session.rollback()
+                return jsonify(stored.body), stored.status
+            row = idempotency.claim(
+                db.session, scope=scope, key=key, request_hash=request_hash, now=now()
+            )
+            try:
+                body, status = view(*args, **kwargs)
+            except Refused as refusal:
+                db.session.rollback()
+                answer = idempotency.Answer(STATUS[refusal.code], error_body(refusal))
+                idempotency.claim_answered(
+                    db.session,
+                    scope=scope,
+                    key=key,
+                    request_hash=request_hash,
+                    now=now(),
+                    answer=answer,
+                )
+                db.session.commit()
+                return jsonify(answer.body), answer.status
+            idempotency.settle(row, idempotency.Answer(status, body))
+            db.session.commit()
+            return jsonify(body), status
+
+        return run
+
+    return wrap

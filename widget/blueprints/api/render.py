@@ -2,8 +2,10 @@
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from ...models import AppointmentType, Client, ClientPackage, CreditEntry, Package
+from ...domain.availability import Interval
+from ...models import AppointmentType, Booking, Client, ClientPackage, CreditEntry, Package
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -81,4 +83,45 @@ def client_package_json(cp: ClientPackage, grants: list[CreditEntry]) -> dict[st
         "archived_at": timestamp(cp.archived_at),
         "deleted_at": timestamp(cp.deleted_at),
         "grants": [entry_json(entry) for entry in grants],
+    }
+
+
+def booking_json(booking: Booking, zone: ZoneInfo, *, public: bool = False) -> dict[str, Any]:
+    """A booking with its times in `zone`; public answers leave out who the client is."""
+    body: dict[str, Any] = {
+        "id": booking.id,
+        "status": booking.status.value,
+        "start": booking.start_at.astimezone(zone).isoformat(),
+        "end": booking.end_at.astimezone(zone).isoformat(),
+        "appointment_type_id": booking.appointment_type_id,
+        "channel": booking.channel.value,
+    }
+    if public:
+        return body
+    body.update(
+        {
+            "client_id": booking.client_id,
+            "name": booking.name,
+            "email": booking.email,
+            "credit_spent": booking.credit_spent,
+            "credit_refunded": booking.credit_refunded,
+            "late_cancellation": booking.late_cancellation,
+            "cancel_reason": booking.cancel_reason,
+            "created_at": timestamp(booking.created_at),
+            "cancelled_at": timestamp(booking.cancelled_at),
+            "hold_expires_at": timestamp(booking.hold_expires_at),
+        }
+    )
+    return body
+
+
+def slots_json(slots: list[Interval], zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "slots": [
+            {
+                "start": s.start.astimezone(zone).isoformat(),
+                "end": s.end.astimezone(zone).isoformat(),
+            }
+            for s in slots
+        ]
     }

@@ -4,12 +4,14 @@ import datetime as dt
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
     StrictInt,
     StrictStr,
+    field_validator,
 )
 
 from ...domain.errors import ValidationFailed
@@ -28,6 +30,15 @@ AudienceName = Literal["new_clients", "existing_clients", "everyone"]
 
 class Schema(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: object) -> object:
+        """PostgreSQL cannot store NUL in text; refuse it as bad input, not a crash."""
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 def changes_of(patch: Schema, nullable: frozenset[str] = frozenset()) -> dict[str, object]:
@@ -127,3 +138,38 @@ class Purchase(Schema):
 class Adjustment(Schema):
     delta: Annotated[StrictInt, Field(ge=-10_000, le=10_000)]
     note: Note
+
+
+QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]
+BookingStatusName = Literal[
+    "pending_verification", "confirmed", "cancelled", "no_show", "expired", "refused"
+]
+
+
+class SlotQuery(Schema):
+    appointment_type_id: QueryId
+    start: dt.date
+    end: dt.date
+    timezone: Zone | None = None
+
+
+class BookingQuery(Schema):
+    from_: dt.date | None = Field(default=None, alias="from")
+    to: dt.date | None = None
+    status: BookingStatusName | None = None
+
+
+class BookingFields(Schema):
+    client_id: Id
+    appointment_type_id: Id
+    start: AwareDatetime
+    allow_negative: StrictBool = False
+
+
+class CancelFields(Schema):
+    reason: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    late: StrictBool = False
+
+
+class RescheduleFields(Schema):
+    start: AwareDatetime

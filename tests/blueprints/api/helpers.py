@@ -1,0 +1,57 @@
+"""Small assertions shared by the API route tests."""
+
+from typing import Any
+
+BIG_IDS = ["99999999999", "2147483648", "0"]
+"""Ids no database row can have: too many digits, past a 32-bit integer, zero."""
+
+
+def expect_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    """The error's details, once the status, the reason code and API.md's error shape hold."""
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert body is not None and set(body) == {"error"}, body
+    error = body["error"]
+    assert error["code"] == code, body
+    assert isinstance(error["message"], str) and error["message"], body
+    assert isinstance(error["details"], dict), body
+    return dict(error["details"])
+
+
+def invalid_fields(response: Any) -> set[str]:
+    """The fields a 422 validation_error names, each with a non-empty message."""
+    details = expect_error(response, 422, "validation_error")
+    assert all(isinstance(m, str) and m for m in details.values()), details
+    return set(details)
+
+
+def created(response: Any) -> dict[str, Any]:
+    assert response.status_code == 201, response.get_json()
+    return dict(response.get_json())
+
+
+def ok(response: Any) -> dict[str, Any]:
+    assert response.status_code == 200, response.get_json()
+    return dict(response.get_json())
+
+
+def new_type(api: Any, **fields: Any) -> dict[str, Any]:
+    body = {
+        "name": "Follow-Up",
+        "duration_minutes": 50,
+        "audience": "existing_clients",
+        "requires_credit": True,
+        **fields,
+    }
+    return created(api.post("/api/v1/appointment-types", json=body))
+
+
+def new_client(
+    api: Any, email: str = "someone@example.com", name: str = "Someone"
+) -> dict[str, Any]:
+    return created(api.post("/api/v1/clients", json={"email": email, "name": name}))
+
+
+def new_package(api: Any, items: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    body = {"name": "Bundle", "price_cents": 10000, "items": items, **fields}
+    return created(api.post("/api/v1/packages", json=body))

@@ -1,0 +1,288 @@
+"""Idempotency-Key on POST /api/v1/bookings: a retry replays the first decided answer.
+
+API.md: the first answer that reached a decision is stored for 24 hours and replayed
+for the same key and body (scope: the provider key); another body is a 409
+idempotency_conflict; validation failures are not stored.
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from .helpers import created, expect_error, invalid_fields, new_type, ok
+
+BOOKINGS = "/api/v1/bookings"
+MON_10 = "2026-11-30T10:00:00-05:00"
+TUE_10 = "2026-12-01T10:00:00-05:00"
+
+
+def keyed(key):
+    return {"Idempotency-Key": key}
+
+
+@pytest.fixture(autouse=True)
+def weekday_hours(api):
+    hours = [{"start": "09:00", "end": "17:00"}]
+    week = {day: hours for day in ("mon", "tue", "wed", "thu", "fri")}
+    ok(api.put("/api/v1/availability", json={"weekly": week}))
+
+
+@pytest.fixture
+def follow_up(make_type):
+    return make_type(duration_minutes=60)
+
+
+@pytest.fixture
+def credited(make_client, make_package, buy, follow_up):
+    def make(quantity=3):
+        client = make_client()
+        package = make_package([{"appointment_type_id": follow_up["id"], "quantity": quantity}])
+        buy(client["id"], package["id"])
+        return client
+
+    return make
+
+
+def body_for(client, appointment_type, start):
+    return {
+        "client_id": client["id"],
+        "appointment_type_id": appointment_type["id"],
+        "start": start,
+    }
+
+
+def balance(api, client_id, type_id):
+    return ok(api.get(f"/api/v1/clients/{client_id}/credits/{type_id}"))["balance"]
+
+
+def bookings(api):
+    return ok(api.get(BOOKINGS))["bookings"]
+
+
+def test_the_same_key_and_body_twice_books_once_and_replays_the_answer(api, follow_up, credited):
+    client = credited(3)
+    body = body_for(client, follow_up, MON_10)
+    first = api.post(BOOKINGS, json=body, headers=keyed("k-1"))
+    second = api.post(BOOKINGS, json=body, headers=keyed("k-1"))
+    assert first.status_code == 201
+    assert second.status_code == first.status_code
+    assert second.get_json() == first.get_json()
+    assert len(bookings(api)) == 1
+    assert balance(api, client["id"], follow_up["id"]) == 2
+
+
+def test_a_replay_is_the_stored_answer_even_after_the_booking_changed(api, follow_up, credited):
+    client = credited()
+    body = body_for(client, follow_up, MON_10)
+    first = created(api.post(BOOKINGS, json=body, headers=keyed("k-1")))
+    ok(api.post(f"{BOOKINGS}/{first['id']}/cancel", json={}))
+    replay = api.post(BOOKINGS, json=body, headers=keyed("k-1"))
+    assert replay.status_code == 201
+    assert replay.get_json() == first
+    assert [b["status"] for b in bookings(api)] == ["cancelled"]
+
+
+def test_the_same_body_with_its_fields_in_another_order_is_the_same_request(
+    api, follow_up, credited
+):
+    client = credited()
+    body = body_for(client, follow_up, MON_10)
+    first = created(api.post(BOOKINGS, json=body, headers=keyed("k-1")))
+    reordered = dict(reversed(list(body.items())))
+    again = api.post(BOOKINGS, json=reordered, headers=keyed("k-1"))
+    assert (again.status_code, again.get_json()) == (201, first)
+    assert len(bookings(api)) == 1
+
+
+def test_the_same_key_with_another_body_is_an_idempotency_conflict(api, follow_up, credited):
+    client = credited(3)
+    created(api.post(BOOKINGS, json=body_for(client, follow_up, MON_10), headers=keyed("k-1")))
+    response = api.post(BOOKINGS, json=body_for(client, follow_up, TUE_10), headers=keyed("k-1"))
+    expect_error(response, 409, "idempotency_conflict")
+    assert [b["start"] for b in bookings(api)] == [MON_10]
+    assert balance(api, client["id"], follow_up["id"]) == 2
+
+
+def test_different_keys_are_different_requests(api, follow_up, credited):
+    client = credited(3)
+    created(api.post(BOOKINGS, json=body_for(client, follow_up, MON_10), headers=keyed("k-1")))
+    created(api.post(BOOKINGS, json=body_for(client, follow_up, TUE_10), headers=keyed("k-2")))
+    assert balance(api, client["id"], follow_up["id"]) == 1
+
+
+def test_a_refusal_is_replayed_for_the_same_key_and_body_after_the_slot_is_free(
+    api, follow_up, credited
+):
+    holder, client = credited(), credited()
+    taken = created(api.post(BOOKINGS, json=body_for(holder, follow_up, MON_10)))
+    body = body_for(client, follow_up, MON_10)
+    refused = api.post(BOOKINGS, json=body, headers=keyed("k-1"))
+    expect_error(refused, 409, "slot_unavailable")
+    ok(api.post(f"{BOOKINGS}/{taken['id']}/cancel", json={}))
+
+    replay = api.post(BOOKINGS, json=body, headers=keyed("k-1"))
+    assert (replay.status_code, replay.get_json()) == (409, refused.get_json())
+    assert balance(api, client["id"], follow_up["id"]) == 3
+    created(api.post(BOOKINGS, json=body, headers=keyed("k-2")))
+
+
+def test_an_insufficient_credits_refusal_is_replayed_after_credits_arrive(
+    api, follow_up, make_client, make_package, buy
+):
+    client = make_client()
+    body = body_for(client, follow_up, MON_10)
+    refused = api.post(BOOKINGS, json=body, headers=keyed("k-1"))
+    expect_error(refused, 403, "insufficient_credits")
+    package = make_package([{"appointment_type_id": follow_up["id"], "quantity": 1}])
+    buy(client["id"], package["id"])
+
+    replay = api.post(BOOKINGS, json=body, headers=keyed("k-1"))
+    assert (replay.status_code, replay.get_json()) == (403, refused.get_json())
+    assert bookings(api) == []
+    assert balance(api, client["id"], follow_up["id"]) == 1
+
+
+def test_a_refused_key_with_another_body_is_an_idempotency_conflict(api, follow_up, make_client):
+    client = make_client()
+    refused = api.post(BOOKINGS, json=body_for(client, follow_up, MON_10), headers=keyed("k-1"))
+    expect_error(refused, 403, "insufficient_credits")
+    response = api.post(BOOKINGS, json=body_for(client, follow_up, TUE_10), headers=keyed("k-1"))
+    expect_error(response, 409, "idempotency_conflict")
+
+
+def test_a_validation_failure_is_not_stored_so_the_corrected_body_books(api, follow_up, credited):
+    client = credited()
+    naive = body_for(client, follow_up, "2026-11-30T10:00:00")
+    assert invalid_fields(api.post(BOOKINGS, json=naive, headers=keyed("k-1"))) == {"start"}
+    fixed = api.post(BOOKINGS, json=body_for(client, follow_up, MON_10), headers=keyed("k-1"))
+    assert created(fixed)["start"] == MON_10
+    assert balance(api, client["id"], follow_up["id"]) == 2
+
+
+def test_a_repeated_validation_failure_is_answered_afresh(api, follow_up, credited):
+    client = credited()
+    naive = body_for(client, follow_up, "2026-11-30T10:00:00")
+    assert invalid_fields(api.post(BOOKINGS, json=naive, headers=keyed("k-1"))) == {"start"}
+    assert invalid_fields(api.post(BOOKINGS, json=naive, headers=keyed("k-1"))) == {"start"}
+    assert bookings(api) == []
+
+
+def test_keys_are_per_provider(api, follow_up, credited, create_provider):
+    created(api.post(BOOKINGS, json=body_for(credited(), follow_up, MON_10), headers=keyed("k-1")))
+    other = create_provider()
+    ok(
+        other.api.put(
+            "/api/v1/availability", json={"weekly": {"tue": [{"start": "09:00", "end": "17:00"}]}}
+        )
+    )
+    their_type = new_type(other.api, duration_minutes=60, requires_credit=False)
+    their_client = created(
+        other.api.post("/api/v1/clients", json={"email": "t@example.com", "name": "Theirs"})
+    )
+    theirs = body_for(their_client, their_type, TUE_10)
+    response = other.api.post(BOOKINGS, json=theirs, headers=keyed("k-1"))
+    booking = created(response)
+    assert booking["client_id"] == their_client["id"]
+    assert len(bookings(other.api)) == 1
+    assert len(bookings(api)) == 1
+
+
+def test_the_same_key_and_body_from_another_provider_is_not_replayed(
+    api, follow_up, credited, create_provider
+):
+    body = body_for(credited(), follow_up, MON_10)
+    created(api.post(BOOKINGS, json=body, headers=keyed("k-1")))
+    other = create_provider()
+    # The other provider knows neither this client nor this type: a fresh 404, no replay.
+    expect_error(other.api.post(BOOKINGS, json=body, headers=keyed("k-1")), 404, "not_found")
+
+
+def test_a_key_is_kept_for_a_day(api, clock, follow_up, credited):
+    client = credited(3)
+    created(api.post(BOOKINGS, json=body_for(client, follow_up, MON_10), headers=keyed("k-1")))
+    clock.advance(hours=23)
+    response = api.post(BOOKINGS, json=body_for(client, follow_up, TUE_10), headers=keyed("k-1"))
+    expect_error(response, 409, "idempotency_conflict")
+
+
+def test_after_a_day_the_key_is_forgotten_and_another_body_books(api, clock, follow_up, credited):
+    client = credited(3)
+    created(api.post(BOOKINGS, json=body_for(client, follow_up, MON_10), headers=keyed("k-1")))
+    clock.advance(hours=25)
+    response = api.post(BOOKINGS, json=body_for(client, follow_up, TUE_10), headers=keyed("k-1"))
+    assert created(response)["start"] == TUE_10
+    assert balance(api, client["id"], follow_up["id"]) == 1
+
+
+def test_after_a_day_the_same_body_books_again(api, clock, follow_up, credited):
+    client = credited(3)
+    body = body_for(client, follow_up, MON_10)
+    first = created(api.post(BOOKINGS, json=body, headers=keyed("k-1")))
+    ok(api.post(f"{BOOKINGS}/{first['id']}/cancel", json={}))
+    clock.advance(hours=25)
+    again = created(api.post(BOOKINGS, json=body, headers=keyed("k-1")))
+    assert again["id"] != first["id"]
+
+
+def test_a_key_longer_than_255_characters_is_a_validation_error(api, follow_up, credited):
+    response = api.post(
+        BOOKINGS, json=body_for(credited(), follow_up, MON_10), headers=keyed("k" * 256)
+    )
+    assert invalid_fields(response) == {"Idempotency-Key"}
+    assert bookings(api) == []
+
+
+def test_without_a_key_every_post_is_a_new_request(api, follow_up, credited):
+    client = credited(3)
+    created(api.post(BOOKINGS, json=body_for(client, follow_up, MON_10)))
+    expect_error(
+        api.post(BOOKINGS, json=body_for(client, follow_up, MON_10)), 409, "slot_unavailable"
+    )
+
+
+# --- flask idempotency prune ---------------------------------------------------------------
+
+
+def _pruned(result):
+    assert result.exit_code == 0, result.output
+    match = re.search(r"(\d+)", result.output)
+    assert match, result.output
+    return int(match[1])
+
+
+def test_prune_forgets_keys_older_than_a_day_and_keeps_fresh_ones(
+    app, api, clock, follow_up, make_client
+):
+    # The command runs on the wall clock, so the keys are made relative to it.
+    client = make_client()  # no credits: every attempt is a stored refusal
+    clock.now = datetime.now(UTC) - timedelta(days=2)
+    expect_error(
+        api.post(BOOKINGS, json=body_for(client, follow_up, MON_10), headers=keyed("old")),
+        403,
+        "insufficient_credits",
+    )
+    clock.now = datetime.now(UTC)
+    expect_error(
+        api.post(BOOKINGS, json=body_for(client, follow_up, MON_10), headers=keyed("fresh")),
+        403,
+        "insufficient_credits",
+    )
+
+    result = app.test_cli_runner().invoke(args=["idempotency", "prune"])
+    assert _pruned(result) == 1
+
+    # The fresh key still guards its request; the old one no longer exists anywhere.
+    expect_error(
+        api.post(BOOKINGS, json=body_for(client, follow_up, TUE_10), headers=keyed("fresh")),
+        409,
+        "idempotency_conflict",
+    )
+    clock.now = datetime.now(UTC) - timedelta(days=2)
+    response = api.post(BOOKINGS, json=body_for(client, follow_up, TUE_10), headers=keyed("old"))
+    expect_error(response, 403, "insufficient_credits")
+
+
+def test_prune_with_nothing_to_forget_reports_zero(app):
+    result = app.test_cli_runner().invoke(args=["idempotency", "prune"])
+    assert _pruned(result) == 0

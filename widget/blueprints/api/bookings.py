@@ -1,0 +1,124 @@
+"""Provider API: hours-based free slots, and bookings made on a client's behalf."""
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+
+from ...domain import appointment_types, booking, clients, schedule
+from ...domain.timezones import zone_named
+from ...extensions import db
+from ...models import BookingStatus, Channel
+from . import schemas
+from .base import (
+    bp,
+    current_provider,
+    idempotent,
+    now,
+    parse_body,
+    parse_optional_body,
+    parse_query,
+)
+from .render import booking_json, slots_json
+
+
+def _provider_zone():  # type: ignore[no-untyped-def]
+    return zone_named(current_provider().timezone)
+
+
+@bp.get("/slots")
+def slots() -> ResponseReturnValue:
+    query = parse_query(schemas.SlotQuery)
+    provider = current_provider()
+    appointment_type = appointment_types.appointment_type_of(
+        db.session, provider, query.appointment_type_id
+    )
+    viewer = zone_named(query.timezone) if query.timezone else _provider_zone()
+    found = schedule.open_slots(
+        db.session,
+        provider,
+        appointment_type,
+        first_day=query.start,
+        last_day=query.end,
+        viewer_zone=viewer,
+        now=now(),
+    )
+    return jsonify(slots_json(found, viewer))
+
+
+@bp.get("/bookings")
+def list_bookings() -> ResponseReturnValue:
+    query = parse_query(schemas.BookingQuery)
+    found = booking.bookings_of(
+        db.session,
+        current_provider(),
+        first_day=query.from_,
+        last_day=query.to,
+        status=BookingStatus(query.status) if query.status else None,
+    )
+    zone = _provider_zone()
+    return jsonify({"bookings": [booking_json(b, zone) for b in found]})
+
+
+@bp.get("/bookings/<id:booking_id>")
+def get_booking(booking_id: int) -> ResponseReturnValue:
+    found = booking.booking_of(db.session, current_provider(), booking_id)
+    return jsonify(booking_json(found, _provider_zone()))
+
+
+@bp.post("/bookings")
+@idempotent(lambda: f"provider:{current_provider().id}")
+def create_booking() -> tuple[dict[str, object], int]:
+    body = parse_body(schemas.BookingFields)
+    provider = current_provider()
+    client = clients.client_of(db.session, provider, body.client_id)
+    appointment_type = appointment_types.appointment_type_of(
+        db.session, provider, body.appointment_type_id
+    )
+    made = booking.book(
+        db.session,
+        provider,
+        appointment_type,
+        start=body.start,
+        channel=Channel.provider,
+        now=now(),
+        client=client,
+        allow_negative=body.allow_negative,
+    )
+    return booking_json(made, _provider_zone()), 201
+
+
+@bp.post("/bookings/<id:booking_id>/cancel")
+def cancel_booking(booking_id: int) -> ResponseReturnValue:
+    provider = current_provider()
+    found = booking.booking_of(db.session, provider, booking_id)
+    body = parse_optional_body(schemas.CancelFields)
+    cancelled = booking.cancel(
+        db.session,
+        provider,
+        found,
+        by=Channel.provider,
+        now=now(),
+        late=body.late,
+        reason=body.reason,
+    )
+    db.session.commit()
+    return jsonify(booking_json(cancelled.booking, _provider_zone()))
+
+
+@bp.post("/bookings/<id:booking_id>/reschedule")
+def reschedule_booking(booking_id: int) -> ResponseReturnValue:
+    provider = current_provider()
+    found = booking.booking_of(db.session, provider, booking_id)
+    body = parse_body(schemas.RescheduleFields)
+    moved = booking.reschedule(
+        db.session, provider, found, start=body.start, channel=Channel.provider, now=now()
+    )
+    db.session.commit()
+    return jsonify(booking_json(moved, _provider_zone()))
+
+
+@bp.post("/bookings/<id:booking_id>/no-show")
+def no_show(booking_id: int) -> ResponseReturnValue:
+    found = booking.booking_of(db.session, current_provider(), booking_id)
+    marked = booking.mark_no_show(db.session, found, now())
+    db.session.commit()
+    return jsonify(booking_json(marked, _provider_zone()))

@@ -1,0 +1,352 @@
+"""Booking, cancelling, rescheduling and no-shows: each one transaction, never a double booking.
+
+Order inside a booking transaction, the same on both engines, so races end in a
+clear answer and never in a deadlock: lock the type row when it caps bookings per
+day, retire expired holds that overlap, check the start against hours, notice,
+horizon and live bookings, lock the credit account and ask the policy, insert the
+booking, spend the credit. On SQLite the whole transaction already holds the write
+lock (BEGIN IMMEDIATE); on PostgreSQL the exclusion constraint turns a lost race
+into `slot_unavailable`.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import (
+    AppointmentType,
+    Booking,
+    BookingStatus,
+    Channel,
+    Client,
+    Provider,
+)
+from . import credits, policy
+from .availability import Interval, free_slots
+from .clients import is_existing
+from .errors import InvalidState, NotFound, Refused
+from .schedule import calendar_for
+from .timezones import zone_named
+
+EXCLUSION_VIOLATION = "23P01"
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    booking: Booking
+    credit_refunded: bool
+
+
+def settings_of(provider: Provider) -> policy.Settings:
+    return policy.Settings(
+        public_links_new_client_only=provider.public_links_new_client_only,
+        negative_credit_limit=provider.negative_credit_limit,
+        public_booking_verification=provider.public_booking_verification,
+    )
+
+
+def terms_of(appointment_type: AppointmentType) -> policy.TypeTerms:
+    return policy.TypeTerms(
+        audience=appointment_type.audience,
+        requires_credit=appointment_type.requires_credit,
+        active=appointment_type.active,
+    )
+
+
+def block_of(appointment_type: AppointmentType, start: datetime) -> tuple[datetime, datetime]:
+    return (
+        start - timedelta(minutes=appointment_type.buffer_before_minutes),
+        start
+        + timedelta(
+            minutes=appointment_type.duration_minutes + appointment_type.buffer_after_minutes
+        ),
+    )
+
+
+def _lock_for_day_cap(session: Session, appointment_type: AppointmentType) -> None:
+    """Serialise bookings of a capped type, so two cannot both take a day's last place."""
+    if appointment_type.max_per_day is not None:
+        session.execute(
+            select(AppointmentType.id)
+            .where(AppointmentType.id == appointment_type.id)
+            .with_for_update()
+        )
+
+
+def _retire_expired_holds(
+    session: Session, provider_id: int, block: Interval, now: datetime
+) -> None:
+    """A constraint cannot read the clock, so expired holds in the way are marked first."""
+    session.execute(
+        update(Booking)
+        .where(
+            Booking.provider_id == provider_id,
+            Booking.status == BookingStatus.pending_verification,
+            Booking.hold_expires_at <= now,
+            Booking.block_start < block.end,
+            Booking.block_end > block.start,
+        )
+        .values(status=BookingStatus.expired)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def check_start(
+    session: Session,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    start: datetime,
+    channel: Channel,
+    now: datetime,
+    *,
+    excluding: int | None = None,
+) -> None:
+    """Raise the reason a start is not bookable: notice, horizon, hours, or taken.
+
+    Provider bookings skip notice and horizon and may start off the slot grid, but
+    must still fit the working hours.
+    """
+    zone = zone_named(provider.timezone)
+    local_day = start.astimezone(zone).date()
+    duration = timedelta(minutes=appointment_type.duration_minutes)
+    calendar = calendar_for(
+        session,
+        provider,
+        appointment_type,
+        local_day - timedelta(days=1),
+        local_day + timedelta(days=1),
+        now,
+        excluding=excluding,
+    )
+    if channel == Channel.provider:
+        inside = any(w.start <= start and start + duration <= w.end for w in calendar.working)
+    else:
+        if start < now + timedelta(minutes=appointment_type.min_notice_minutes):
+            raise Refused("too_soon", "This time is too soon to book.")
+        if local_day > now.astimezone(zone).date() + timedelta(
+            days=appointment_type.max_days_ahead
+        ):
+            raise Refused("too_far_ahead", "This time is too far ahead to book.")
+        inside = bool(
+            free_slots(
+                working=calendar.working,
+                busy=[],
+                duration=duration,
+                buffer_before=timedelta(0),
+                buffer_after=timedelta(0),
+                step=timedelta(minutes=appointment_type.slot_step_minutes),
+                earliest=start,
+                latest_local_date=local_day,
+                zone=zone,
+                window=Interval(start, start + timedelta(microseconds=1)),
+            )
+        )
+    if not inside:
+        raise Refused("outside_availability", "This time is outside the bookable hours.")
+    block = Interval(*block_of(appointment_type, start))
+    if any(block.overlaps(busy) for busy in calendar.busy):
+        raise Refused("slot_unavailable", "This time has just been taken.")
+    cap = appointment_type.max_per_day
+    if cap is not None and calendar.booked_per_day.get(local_day, 0) >= cap:
+        raise Refused("slot_unavailable", "This day is fully booked for this appointment type.")
+
+
+def _flush_or_taken(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
+            raise Refused("slot_unavailable", "This time has just been taken.") from None
+        raise
+
+
+def book(
+    session: Session,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    *,
+    start: datetime,
+    channel: Channel,
+    now: datetime,
+    client: Client | None,
+    allow_negative: bool = False,
+    personal_link: bool = False,
+    share_link_id: int | None = None,
+    name: str | None = None,
+    email: str | None = None,
+    timezone: str | None = None,
+) -> Booking:
+    """Book a confirmed appointment for a known client (or a new person on a free type)."""
+    _lock_for_day_cap(session, appointment_type)
+    block = Interval(*block_of(appointment_type, start))
+    _retire_expired_holds(session, provider.id, block, now)
+    check_start(session, provider, appointment_type, start, channel, now)
+
+    balance = 0
+    if appointment_type.requires_credit and client is not None:
+        balance = credits.balance_for_update(
+            session,
+            provider_id=provider.id,
+            client_id=client.id,
+            type_id=appointment_type.id,
+            now=now,
+        )
+    decision = policy.decide(
+        channel,
+        terms_of(appointment_type),
+        policy.Booker(existing=is_existing(session, client)) if client is not None else None,
+        settings_of(provider),
+        balance,
+        personal_link=personal_link,
+        override=allow_negative,
+    )
+    if not decision.allowed:
+        raise Refused(decision.reason or "invalid_state", decision.message)
+
+    booking = Booking(
+        provider_id=provider.id,
+        client_id=client.id if client is not None else None,
+        appointment_type_id=appointment_type.id,
+        share_link_id=share_link_id,
+        channel=channel,
+        status=BookingStatus.confirmed,
+        start_at=start,
+        end_at=start + timedelta(minutes=appointment_type.duration_minutes),
+        block_start=block.start,
+        block_end=block.end,
+        name=name if name is not None else (client.name if client else None),
+        email=email if email is not None else (client.email if client else None),
+        timezone=timezone,
+        credit_spent=decision.cost > 0,
+        created_at=now,
+    )
+    session.add(booking)
+    _flush_or_taken(session)
+    if decision.cost and client is not None:
+        credits.consume_credit(
+            session,
+            provider_id=provider.id,
+            client_id=client.id,
+            type_id=appointment_type.id,
+            booking_id=booking.id,
+            negative_limit=provider.negative_credit_limit,
+            now=now,
+            override=decision.override,
+        )
+    session.flush()
+    return booking
+
+
+def booking_of(session: Session, provider: Provider, booking_id: int) -> Booking:
+    booking = session.scalar(
+        select(Booking).where(Booking.id == booking_id, Booking.provider_id == provider.id)
+    )
+    if booking is None:
+        raise NotFound("No such booking.")
+    return booking
+
+
+def late_cancel_window(provider: Provider, appointment_type: AppointmentType) -> timedelta:
+    hours = appointment_type.late_cancel_hours
+    return timedelta(hours=provider.late_cancel_hours if hours is None else hours)
+
+
+def cancel(
+    session: Session,
+    provider: Provider,
+    booking: Booking,
+    *,
+    by: Channel,
+    now: datetime,
+    late: bool = False,
+    reason: str | None = None,
+) -> Cancellation:
+    """Cancel, refunding the credit unless the cancellation is late (DESIGN rule 6).
+
+    A client is late inside the late-cancel window; a provider is late only when they
+    say so.
+    """
+    if booking.status not in (BookingStatus.confirmed, BookingStatus.pending_verification):
+        raise InvalidState(f"A booking that is {booking.status.value} cannot be cancelled.")
+    if by != Channel.provider:
+        if booking.start_at <= now:
+            raise InvalidState("This appointment has already started.")
+        late = now > booking.start_at - late_cancel_window(provider, booking.appointment_type)
+    refunded = False
+    if booking.credit_spent:
+        if late:
+            credits.forfeit_credit(session, booking=booking, now=now)
+        else:
+            credits.refund_credit(session, booking=booking, now=now)
+            refunded = True
+    booking.status = BookingStatus.cancelled
+    booking.cancelled_at = now
+    booking.cancelled_by = by.value
+    booking.cancel_reason = reason
+    booking.late_cancellation = late
+    booking.credit_refunded = refunded
+    session.flush()
+    return Cancellation(booking, refunded)
+
+
+def reschedule(
+    session: Session,
+    provider: Provider,
+    booking: Booking,
+    *,
+    start: datetime,
+    channel: Channel,
+    now: datetime,
+) -> Booking:
+    """Move a confirmed booking; its credit stays where it is."""
+    if booking.status != BookingStatus.confirmed:
+        raise InvalidState(f"A booking that is {booking.status.value} cannot be rescheduled.")
+    appointment_type = booking.appointment_type
+    _lock_for_day_cap(session, appointment_type)
+    block = Interval(*block_of(appointment_type, start))
+    _retire_expired_holds(session, provider.id, block, now)
+    check_start(session, provider, appointment_type, start, channel, now, excluding=booking.id)
+    booking.start_at = start
+    booking.end_at = start + timedelta(minutes=appointment_type.duration_minutes)
+    booking.block_start, booking.block_end = block.start, block.end
+    _flush_or_taken(session)
+    return booking
+
+
+def mark_no_show(session: Session, booking: Booking, now: datetime) -> Booking:
+    """The client did not come: the booking is kept, and so is its credit."""
+    if booking.status != BookingStatus.confirmed:
+        raise InvalidState(f"A booking that is {booking.status.value} cannot be a no-show.")
+    if booking.start_at > now:
+        raise InvalidState("A booking that has not started yet cannot be a no-show.")
+    booking.status = BookingStatus.no_show
+    session.flush()
+    return booking
+
+
+def bookings_of(
+    session: Session,
+    provider: Provider,
+    *,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    status: BookingStatus | None = None,
+) -> list[Booking]:
+    """The provider's bookings, by start; days are local to the provider."""
+    zone = zone_named(provider.timezone)
+    query = select(Booking).where(Booking.provider_id == provider.id)
+    if first_day is not None:
+        query = query.where(
+            Booking.start_at >= datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
+        )
+    if last_day is not None:
+        query = query.where(
+            Booking.start_at
+            < datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        )
+    if status is not None:
+        query = query.where(Booking.status == status)
+    return list(session.scalars(query.order_by(Booking.start_at, Booking.id)))
