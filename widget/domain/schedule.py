@@ -49,12 +49,12 @@ def replace_availability(
     """Replace every weekly range and exception at once: what the provider sends is the truth."""
     errors: dict[str, str] = {}
     weekly_hours: list[tuple[int, time, time]] = []
-    for day, ranges in weekly.items():
-        if day not in WEEKDAYS:
-            errors[f"weekly.{day}"] = "must be one of " + ", ".join(WEEKDAYS)
+    for day_name, ranges in weekly.items():
+        if day_name not in WEEKDAYS:
+            errors[f"weekly.{day_name}"] = "must be one of " + ", ".join(WEEKDAYS)
             continue
-        weekday = WEEKDAYS.index(day)
-        weekly_hours += [(weekday, s, e) for s, e in _parse(ranges, f"weekly.{day}", errors)]
+        weekday = WEEKDAYS.index(day_name)
+        weekly_hours += [(weekday, s, e) for s, e in _parse(ranges, f"weekly.{day_name}", errors)]
     days: dict[date, Hours] = {}
     for index, exception in enumerate(exceptions):
         field = f"exceptions.{index}"
@@ -129,9 +129,7 @@ class Calendar:
     booked_per_day: dict[date, int]
 
 
-def live_bookings_query(
-    provider_id: int, window: Interval, now: datetime
-) -> Select[tuple[Booking]]:
+def live_bookings_query(provider_id: int, window: Interval, now: datetime) -> Select[Booking]:
     """Bookings whose block overlaps the window and still holds its slot (holds until expiry)."""
     return select(Booking).where(
         Booking.provider_id == provider_id,
