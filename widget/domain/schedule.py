@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -129,17 +129,32 @@ class Calendar:
     booked_per_day: dict[date, int]
 
 
-def live_bookings_query(provider_id: int, window: Interval, now: datetime) -> Select[Booking]:
-    """Bookings whose block overlaps the window and still holds its slot (holds until expiry)."""
-    return select(Booking).where(
-        Booking.provider_id == provider_id,
-        Booking.block_start < window.end,
-        Booking.block_end > window.start,
-        (Booking.status == BookingStatus.confirmed)
-        | (
-            (Booking.status == BookingStatus.pending_verification) & (Booking.hold_expires_at > now)
-        ),
+def _live_blocks(
+    session: Session, provider_id: int, window: Interval, now: datetime
+) -> list[tuple[int, int, datetime, datetime, datetime]]:
+    """Bookings whose block overlaps the window and still holds its slot (holds until expiry).
+
+    Plain columns rather than ORM objects: this runs on every slot request.
+    """
+    rows = session.execute(
+        select(
+            Booking.id,
+            Booking.appointment_type_id,
+            Booking.start_at,
+            Booking.block_start,
+            Booking.block_end,
+        ).where(
+            Booking.provider_id == provider_id,
+            Booking.block_start < window.end,
+            Booking.block_end > window.start,
+            (Booking.status == BookingStatus.confirmed)
+            | (
+                (Booking.status == BookingStatus.pending_verification)
+                & (Booking.hold_expires_at > now)
+            ),
+        )
     )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
 def calendar_for(
@@ -165,12 +180,14 @@ def calendar_for(
     )
     busy: list[Interval] = []
     per_day: dict[date, int] = {}
-    for booking in session.scalars(live_bookings_query(provider.id, span, now)):
-        if booking.id == excluding:
+    for booking_id, type_id, start_at, block_start, block_end in _live_blocks(
+        session, provider.id, span, now
+    ):
+        if booking_id == excluding:
             continue
-        busy.append(Interval(booking.block_start, booking.block_end))
-        if booking.appointment_type_id == appointment_type.id:
-            day = booking.start_at.astimezone(zone).date()
+        busy.append(Interval(block_start, block_end))
+        if type_id == appointment_type.id:
+            day = start_at.astimezone(zone).date()
             per_day[day] = per_day.get(day, 0) + 1
     return Calendar(working, busy, per_day)
 
