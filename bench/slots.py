@@ -59,12 +59,18 @@ def build_workload(url: str) -> tuple[str, int]:
         schedule.replace_availability(
             db.session,
             provider,
-            weekly={d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")},
+            weekly={
+                d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")
+            },
             exceptions=[],
         )
         check_in = AppointmentType(
-            provider_id=provider.id, name="Check-in", duration_minutes=30,
-            audience=Audience.everyone, requires_credit=True, slot_step_minutes=30,
+            provider_id=provider.id,
+            name="Check-in",
+            duration_minutes=30,
+            audience=Audience.everyone,
+            requires_credit=True,
+            slot_step_minutes=30,
             max_days_ahead=180,
         )
         db.session.add(check_in)
@@ -88,10 +94,14 @@ def build_workload(url: str) -> tuple[str, int]:
             block_start, block_end = block_of(check_in, start)
             db.session.add(
                 Booking(
-                    provider_id=provider.id, client_id=clients[n % 500].id,
-                    appointment_type_id=check_in.id, channel=Channel.provider,
-                    status=BookingStatus.confirmed, start_at=start,
-                    end_at=start + timedelta(minutes=30), block_start=block_start,
+                    provider_id=provider.id,
+                    client_id=clients[n % 500].id,
+                    appointment_type_id=check_in.id,
+                    channel=Channel.provider,
+                    status=BookingStatus.confirmed,
+                    start_at=start,
+                    end_at=start + timedelta(minutes=30),
+                    block_start=block_start,
                     block_end=block_end,
                 )
             )
@@ -111,8 +121,13 @@ def in_process_ms(url: str, type_id: int) -> float:
         for _ in range(REPEATS):
             began = time.perf_counter()
             schedule.open_slots(
-                db.session, provider, check_in, first_day=first,
-                last_day=first + timedelta(days=29), viewer_zone=ZONE, now=datetime.now(UTC),
+                db.session,
+                provider,
+                check_in,
+                first_day=first,
+                last_day=first + timedelta(days=29),
+                viewer_zone=ZONE,
+                now=datetime.now(UTC),
             )
             timings.append((time.perf_counter() - began) * 1000)
             db.session.rollback()
@@ -130,7 +145,9 @@ def serve(app_spec: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], 
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", app_spec],
-        env={**os.environ, **env}, cwd=HERE, stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
+        cwd=HERE,
+        stderr=subprocess.DEVNULL,
     )
     for _ in range(100):
         try:
@@ -161,7 +178,8 @@ def median_request_ms(port: int, path: str, headers: dict[str, str]) -> float:
 def run_engine(name: str, url: str) -> dict[str, float]:
     key, type_id = build_workload(url)
     env = {
-        "WIDGET_DATABASE_URL": url, "WIDGET_SECRET_KEYS": "bench-key-0123456789",
+        "WIDGET_DATABASE_URL": url,
+        "WIDGET_SECRET_KEYS": "bench-key-0123456789",
         "WIDGET_RATELIMIT_ENABLED": "0",
     }
     widget, widget_port = serve("widget:create_app()", env)
@@ -169,7 +187,8 @@ def run_engine(name: str, url: str) -> dict[str, float]:
     try:
         first = datetime.now(ZONE).date()
         auth = {"Authorization": f"Bearer {key}"}
-        month = f"/api/v1/slots?appointment_type_id={type_id}&start={first}&end={first + timedelta(days=29)}"
+        last = first + timedelta(days=29)
+        month = f"/api/v1/slots?appointment_type_id={type_id}&start={first}&end={last}"
         day = first + timedelta(days=3)
         one_day = f"/api/v1/slots?appointment_type_id={type_id}&start={day}&end={day}"
         result = {
