@@ -38,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["id"] = api.IdConverter
     app.register_blueprint(api.bp)
+    app.register_blueprint(api.public_bp)
     api.register_error_handlers(app)
     cli.register(app)
 

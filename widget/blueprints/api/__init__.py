@@ -2,5 +2,6 @@
 
 from . import bookings, provider
 from .base import IdConverter, bp, register_error_handlers
+from .links import public_bp
 
-__all__ = ["IdConverter", "bookings", "bp", "provider", "register_error_handlers"]
+__all__ = ["IdConverter", "bookings", "bp", "provider", "public_bp", "register_error_handlers"]

@@ -173,3 +173,18 @@ class CancelFields(Schema):
 
 class RescheduleFields(Schema):
     start: AwareDatetime
+
+
+class ShareLinkFields(Schema):
+    appointment_type_ids: Annotated[list[Id], Field(min_length=1, max_length=50)]
+    label: Annotated[StrictStr, Field(max_length=200)] | None = None
+    expires_at: AwareDatetime | None = None
+    max_uses: Annotated[StrictInt, Field(gt=0, le=1_000_000)] | None = None
+    client_id: Id | None = None
+
+
+class LinkSlotQuery(Schema):
+    appointment_type_id: QueryId
+    start: dt.date
+    end: dt.date
+    timezone: Zone | None = None
