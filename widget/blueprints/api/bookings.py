@@ -6,7 +6,7 @@ from flask.typing import ResponseReturnValue
 from ...domain import appointment_types, booking, clients, schedule
 from ...domain.timezones import zone_named
 from ...extensions import db
-from ...models import BookingStatus, Channel
+from ...models import AppointmentType, BookingStatus, Channel, Provider
 from . import schemas
 from .base import (
     bp,
@@ -31,7 +31,14 @@ def slots() -> ResponseReturnValue:
     appointment_type = appointment_types.appointment_type_of(
         db.session, provider, query.appointment_type_id
     )
-    viewer = zone_named(query.timezone) if query.timezone else _provider_zone()
+    return jsonify(slots_answer(provider, appointment_type, query))
+
+
+def slots_answer(
+    provider: Provider, appointment_type: AppointmentType, query: schemas.SlotQuery
+) -> dict[str, object]:
+    """Free slots on the asked local days, in the asker's zone (else the provider's)."""
+    viewer = zone_named(query.timezone or provider.timezone)
     found = schedule.open_slots(
         db.session,
         provider,
@@ -41,7 +48,7 @@ def slots() -> ResponseReturnValue:
         viewer_zone=viewer,
         now=now(),
     )
-    return jsonify(slots_json(found, viewer))
+    return slots_json(found, viewer)
 
 
 @bp.get("/bookings")

@@ -5,13 +5,13 @@ from html import escape
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from ...domain import links, schedule
-from ...domain.timezones import zone_named
+from ...domain import links
 from ...extensions import db
 from ...models import Provider, ShareLink
 from . import schemas
 from .base import bp, current_provider, now, parse_body, parse_query
-from .render import slots_json, timestamp
+from .bookings import slots_answer
+from .render import timestamp
 
 public_bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
 
@@ -110,16 +110,6 @@ def link_info(token: str) -> ResponseReturnValue:
 @public_bp.get("/links/<token>/slots")
 def link_slots(token: str) -> ResponseReturnValue:
     link, provider = _open(token)
-    query = parse_query(schemas.LinkSlotQuery)
+    query = parse_query(schemas.SlotQuery)
     appointment_type = links.offered_type(provider, link, query.appointment_type_id)
-    viewer = zone_named(query.timezone or provider.timezone)
-    found = schedule.open_slots(
-        db.session,
-        provider,
-        appointment_type,
-        first_day=query.start,
-        last_day=query.end,
-        viewer_zone=viewer,
-        now=now(),
-    )
-    return jsonify(slots_json(found, viewer))
+    return jsonify(slots_answer(provider, appointment_type, query))

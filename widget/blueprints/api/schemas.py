@@ -181,10 +181,3 @@ class ShareLinkFields(Schema):
     expires_at: AwareDatetime | None = None
     max_uses: Annotated[StrictInt, Field(gt=0, le=1_000_000)] | None = None
     client_id: Id | None = None
-
-
-class LinkSlotQuery(Schema):
-    appointment_type_id: QueryId
-    start: dt.date
-    end: dt.date
-    timezone: Zone | None = None
