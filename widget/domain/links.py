@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import AppointmentType, Audience, Provider, ShareLink
+from .appointment_types import appointment_types_by_id
 from .clients import client_of
 from .errors import DomainError, NotFound, Refused, ValidationFailed
 
@@ -55,14 +56,9 @@ def create_link(
     client_id: int | None = None,
 ) -> ShareLink:
     errors: dict[str, str] = {}
-    types = list(
-        session.scalars(
-            select(AppointmentType).where(
-                AppointmentType.provider_id == provider.id, AppointmentType.id.in_(type_ids)
-            )
-        )
-    )
-    missing = sorted(set(type_ids) - {t.id for t in types})
+    found = appointment_types_by_id(session, provider, type_ids)
+    types = list(found.values())
+    missing = sorted(set(type_ids) - set(found))
     if not type_ids:
         errors["appointment_type_ids"] = "must list at least one appointment type"
     elif missing:

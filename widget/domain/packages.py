@@ -7,7 +7,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import (
-    AppointmentType,
     Client,
     ClientPackage,
     ClientPackageStatus,
@@ -17,6 +16,7 @@ from ..models import (
     PackageItem,
     Provider,
 )
+from .appointment_types import appointment_types_by_id
 from .clients import client_of
 from .credits import grant_credits
 from .errors import InvalidState, NotFound, ValidationFailed
@@ -43,14 +43,7 @@ def create_package(
         errors["name"] = "must not be empty"
     if not items:
         errors["items"] = "must list at least one appointment type"
-    known = set(
-        session.scalars(
-            select(AppointmentType.id).where(
-                AppointmentType.provider_id == provider.id,
-                AppointmentType.id.in_([item.appointment_type_id for item in items]),
-            )
-        )
-    )
+    known = appointment_types_by_id(session, provider, [item.appointment_type_id for item in items])
     seen: set[int] = set()
     for index, item in enumerate(items):
         if item.appointment_type_id not in known:

@@ -73,13 +73,14 @@ class IdConverter(BaseConverter):
         return str(value)
 
 
-def error_response(code: str, message: str, details: Any = None, status: int | None = None):  # type: ignore[no-untyped-def]
-    body = {"error": {"code": code, "message": message, "details": details or {}}}
-    return jsonify(body), status or STATUS.get(code, 400)
-
-
 def error_body(error: DomainError) -> dict[str, Any]:
+    """The error shape of API.md."""
     return {"error": {"code": error.code, "message": error.message, "details": error.details}}
+
+
+def error_response(code: str, message: str, status: int | None = None):  # type: ignore[no-untyped-def]
+    body = error_body(DomainError(message, code=code))
+    return jsonify(body), status or STATUS.get(code, 400)
 
 
 def now() -> datetime:

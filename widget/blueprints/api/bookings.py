@@ -1,5 +1,7 @@
 """Provider API: hours-based free slots, and bookings made on a client's behalf."""
 
+from zoneinfo import ZoneInfo
+
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
@@ -20,7 +22,7 @@ from .base import (
 from .render import booking_json, slots_json
 
 
-def _provider_zone():  # type: ignore[no-untyped-def]
+def _provider_zone() -> ZoneInfo:
     return zone_named(current_provider().timezone)
 
 

@@ -86,33 +86,26 @@ def client_package_json(cp: ClientPackage, grants: list[CreditEntry]) -> dict[st
     }
 
 
-def booking_json(booking: Booking, zone: ZoneInfo, *, public: bool = False) -> dict[str, Any]:
-    """A booking with its times in `zone`; public answers leave out who the client is."""
-    body: dict[str, Any] = {
+def booking_json(booking: Booking, zone: ZoneInfo) -> dict[str, Any]:
+    """A booking as the provider sees it, with its times in `zone`."""
+    return {
         "id": booking.id,
         "status": booking.status.value,
         "start": booking.start_at.astimezone(zone).isoformat(),
         "end": booking.end_at.astimezone(zone).isoformat(),
         "appointment_type_id": booking.appointment_type_id,
         "channel": booking.channel.value,
+        "client_id": booking.client_id,
+        "name": booking.name,
+        "email": booking.email,
+        "credit_spent": booking.credit_spent,
+        "credit_refunded": booking.credit_refunded,
+        "late_cancellation": booking.late_cancellation,
+        "cancel_reason": booking.cancel_reason,
+        "created_at": timestamp(booking.created_at),
+        "cancelled_at": timestamp(booking.cancelled_at),
+        "hold_expires_at": timestamp(booking.hold_expires_at),
     }
-    if public:
-        return body
-    body.update(
-        {
-            "client_id": booking.client_id,
-            "name": booking.name,
-            "email": booking.email,
-            "credit_spent": booking.credit_spent,
-            "credit_refunded": booking.credit_refunded,
-            "late_cancellation": booking.late_cancellation,
-            "cancel_reason": booking.cancel_reason,
-            "created_at": timestamp(booking.created_at),
-            "cancelled_at": timestamp(booking.cancelled_at),
-            "hold_expires_at": timestamp(booking.hold_expires_at),
-        }
-    )
-    return body
 
 
 def slots_json(slots: list[Interval], zone: ZoneInfo) -> dict[str, Any]:
