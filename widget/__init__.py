@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from . import cli, config
-from .blueprints import api
+from .blueprints import api, pages
 from .extensions import configure_engine, db, migrate
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -39,6 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["id"] = api.IdConverter
     app.register_blueprint(api.bp)
     app.register_blueprint(api.public_bp)
+    app.register_blueprint(pages.bp)
     api.register_error_handlers(app)
     cli.register(app)
 

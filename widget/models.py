@@ -391,12 +391,15 @@ class Booking(db.Model):  # type: ignore[name-defined,misc]
 
 
 class ShareLink(db.Model):  # type: ignore[name-defined,misc]
-    """The server-side record a signed token names: a signature alone never books."""
+    """The server-side record a signed token names: a signature alone never books.
+
+    Its uses are counted from its bookings, not kept in a counter: a hold that
+    expires or is refused gives its use back without anyone having to remember to.
+    """
 
     __tablename__ = "share_links"
     __table_args__ = (
         CheckConstraint("max_uses IS NULL OR max_uses > 0", name="ck_share_links_max_uses"),
-        CheckConstraint("use_count >= 0", name="ck_share_links_use_count"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -405,7 +408,6 @@ class ShareLink(db.Model):  # type: ignore[name-defined,misc]
     label: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     max_uses: Mapped[int | None] = mapped_column(Integer)
-    use_count: Mapped[int] = mapped_column(Integer, default=0)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -438,3 +440,28 @@ class IdempotencyKey(db.Model):  # type: ignore[name-defined,misc]
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
+    """An email written in the transaction that caused it, sent after that commits.
+
+    A request never talks to SMTP, so its timing says nothing about the recipient,
+    and a mail server that is down loses nothing: delivery retries from here.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    ics: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

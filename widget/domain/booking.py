@@ -26,12 +26,20 @@ from ..models import (
 )
 from . import credits, policy
 from .availability import Interval, free_slots
-from .clients import is_existing
+from .clients import create_client, is_existing
 from .errors import InvalidState, NotFound, Refused
 from .schedule import calendar_for
 from .timezones import zone_named
 
 EXCLUSION_VIOLATION = "23P01"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who a visitor says they are; a public booking makes them a client once it is allowed."""
+
+    name: str
+    email: str
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,22 @@ def _lock_for_day_cap(session: Session, appointment_type: AppointmentType) -> No
             .where(AppointmentType.id == appointment_type.id)
             .with_for_update()
         )
+
+
+def prepare_slot(
+    session: Session,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    start: datetime,
+    channel: Channel,
+    now: datetime,
+) -> Interval:
+    """Everything before a booking or a hold is inserted, in the order that cannot deadlock."""
+    _lock_for_day_cap(session, appointment_type)
+    block = Interval(*block_of(appointment_type, start))
+    _retire_expired_holds(session, provider.id, block, now)
+    check_start(session, provider, appointment_type, start, channel, now)
+    return block
 
 
 def _retire_expired_holds(
@@ -154,7 +178,7 @@ def check_start(
         raise Refused("slot_unavailable", "This day is fully booked for this appointment type.")
 
 
-def _flush_or_taken(session: Session) -> None:
+def flush_or_taken(session: Session) -> None:
     try:
         session.flush()
     except IntegrityError as exc:
@@ -175,36 +199,25 @@ def book(
     allow_negative: bool = False,
     personal_link: bool = False,
     share_link_id: int | None = None,
-    name: str | None = None,
-    email: str | None = None,
+    person: Person | None = None,
     timezone: str | None = None,
 ) -> Booking:
-    """Book a confirmed appointment for a known client (or a new person on a free type)."""
-    _lock_for_day_cap(session, appointment_type)
-    block = Interval(*block_of(appointment_type, start))
-    _retire_expired_holds(session, provider.id, block, now)
-    check_start(session, provider, appointment_type, start, channel, now)
-
-    balance = 0
-    if appointment_type.requires_credit and client is not None:
-        balance = credits.balance_for_update(
-            session,
-            provider_id=provider.id,
-            client_id=client.id,
-            type_id=appointment_type.id,
-            now=now,
-        )
-    decision = policy.decide(
+    """Book a confirmed appointment for a known client, or for a `person` who becomes one."""
+    block = prepare_slot(session, provider, appointment_type, start, channel, now)
+    decision = decide_for(
+        session,
+        provider,
+        appointment_type,
         channel,
-        terms_of(appointment_type),
-        policy.Booker(existing=is_existing(session, client)) if client is not None else None,
-        settings_of(provider),
-        balance,
+        client,
+        now,
         personal_link=personal_link,
         override=allow_negative,
     )
     if not decision.allowed:
         raise Refused(decision.reason or "invalid_state", decision.message)
+    if client is None and person is not None:
+        client = create_client(session, provider, email=person.email, name=person.name)
 
     booking = Booking(
         provider_id=provider.id,
@@ -217,27 +230,71 @@ def book(
         end_at=start + timedelta(minutes=appointment_type.duration_minutes),
         block_start=block.start,
         block_end=block.end,
-        name=name if name is not None else (client.name if client else None),
-        email=email if email is not None else (client.email if client else None),
+        name=client.name if client else None,
+        email=client.email if client else None,
         timezone=timezone,
-        credit_spent=decision.cost > 0,
         created_at=now,
     )
     session.add(booking)
-    _flush_or_taken(session)
+    flush_or_taken(session)
+    spend(session, provider, booking, client, decision, now)
+    return booking
+
+
+def decide_for(
+    session: Session,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    channel: Channel,
+    client: Client | None,
+    now: datetime,
+    *,
+    personal_link: bool = False,
+    override: bool = False,
+) -> policy.Decision:
+    """Ask the policy about this client, with their credit account locked for the spend."""
+    balance = 0
+    if appointment_type.requires_credit and client is not None:
+        balance = credits.balance_for_update(
+            session,
+            provider_id=provider.id,
+            client_id=client.id,
+            type_id=appointment_type.id,
+            now=now,
+        )
+    return policy.decide(
+        channel,
+        terms_of(appointment_type),
+        policy.Booker(existing=is_existing(session, client)) if client is not None else None,
+        settings_of(provider),
+        balance,
+        personal_link=personal_link,
+        override=override,
+    )
+
+
+def spend(
+    session: Session,
+    provider: Provider,
+    booking: Booking,
+    client: Client | None,
+    decision: policy.Decision,
+    now: datetime,
+) -> None:
+    """Spend what the decision said the booking costs, referencing the booking."""
+    booking.credit_spent = decision.cost > 0
     if decision.cost and client is not None:
         credits.consume_credit(
             session,
             provider_id=provider.id,
             client_id=client.id,
-            type_id=appointment_type.id,
+            type_id=booking.appointment_type_id,
             booking_id=booking.id,
             negative_limit=provider.negative_credit_limit,
             now=now,
             override=decision.override,
         )
     session.flush()
-    return booking
 
 
 def booking_of(session: Session, provider: Provider, booking_id: int) -> Booking:
@@ -312,7 +369,7 @@ def reschedule(
     booking.start_at = start
     booking.end_at = start + timedelta(minutes=appointment_type.duration_minutes)
     booking.block_start, booking.block_end = block.start, block.end
-    _flush_or_taken(session)
+    flush_or_taken(session)
     return booking
 
 

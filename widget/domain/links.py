@@ -6,28 +6,70 @@ for another purpose (a magic login, say) never passes as a share link, and are
 signed with a list of keys so keys can rotate.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import AppointmentType, Audience, Provider, ShareLink
+from ..models import AppointmentType, Audience, Booking, BookingStatus, Provider, ShareLink
+from . import tokens
 from .appointment_types import appointment_types_by_id
 from .clients import client_of
 from .errors import DomainError, NotFound, Refused, ValidationFailed
 
-SALT = "widget.share-link"
-
-
-def _serializer(keys: Sequence[str]) -> URLSafeSerializer:
-    """keys oldest first, newest last: the newest signs, all verify."""
-    return URLSafeSerializer(list(keys), salt=SALT)
-
 
 def token_for(link: ShareLink, keys: Sequence[str]) -> str:
-    return str(_serializer(keys).dumps(link.id))
+    return tokens.sign(link.id, keys, tokens.SHARE_LINK)
+
+
+def link_id_of(token: str, keys: Sequence[str]) -> int:
+    """The id a token names (signature checked, record not): `link_invalid` otherwise."""
+    link_id = tokens.unsign(token, keys, tokens.SHARE_LINK)
+    if not isinstance(link_id, int):
+        raise Refused("link_invalid", "This link is not valid.")
+    return link_id
+
+
+def _is_use(now: datetime) -> ColumnElement[bool]:
+    """A booking that counts as a use of its link: made, or a hold still running."""
+    return or_(
+        Booking.status.in_(
+            (BookingStatus.confirmed, BookingStatus.cancelled, BookingStatus.no_show)
+        ),
+        and_(
+            Booking.status == BookingStatus.pending_verification,
+            Booking.hold_expires_at > now,
+        ),
+    )
+
+
+def use_counts(session: Session, link_ids: Iterable[int], now: datetime) -> dict[int, int]:
+    """Uses per link, in one query; expired and refused holds have given theirs back."""
+    ids = list(link_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Booking.share_link_id, func.count())
+        .where(Booking.share_link_id.in_(ids), _is_use(now))
+        .group_by(Booking.share_link_id)
+    )
+    counts = {link_id: 0 for link_id in ids}
+    counts.update((int(link_id or 0), count) for link_id, count in rows)
+    return counts
+
+
+def claim_use(session: Session, link: ShareLink, now: datetime) -> None:
+    """Take one of a capped link's uses, with its row locked so two cannot take the last."""
+    if link.max_uses is None:
+        return
+    session.execute(select(ShareLink.id).where(ShareLink.id == link.id).with_for_update())
+    if use_counts(session, [link.id], now)[link.id] >= link.max_uses:
+        raise _exhausted()
+
+
+def _exhausted() -> Refused:
+    return Refused("link_exhausted", "This link has been used as often as it may be.")
 
 
 def offered_types(provider: Provider, link: ShareLink) -> list[AppointmentType]:
@@ -89,7 +131,6 @@ def create_link(
         label=label,
         expires_at=expires_at,
         max_uses=max_uses,
-        use_count=0,
         created_at=now,
         appointment_types=sorted(types, key=lambda t: t.id),
     )
@@ -128,19 +169,15 @@ def revoke_link(session: Session, provider: Provider, link_id: int, now: datetim
 
 def open_link(session: Session, token: str, keys: Sequence[str], now: datetime) -> ShareLink:
     """The live record a token names, or the reason it cannot be used."""
-    try:
-        link_id = _serializer(keys).loads(token)
-    except BadSignature:
-        raise Refused("link_invalid", "This link is not valid.") from None
-    link = session.get(ShareLink, link_id) if isinstance(link_id, int) else None
+    link = session.get(ShareLink, link_id_of(token, keys))
     if link is None:
         raise Refused("link_invalid", "This link is not valid.")
     if link.revoked_at is not None:
         raise Refused("link_revoked", "This link has been withdrawn by the provider.")
     if link.expires_at is not None and link.expires_at <= now:
         raise Refused("link_expired", "This link has expired.")
-    if link.max_uses is not None and link.use_count >= link.max_uses:
-        raise Refused("link_exhausted", "This link has been used as often as it may be.")
+    if link.max_uses is not None and use_counts(session, [link.id], now)[link.id] >= link.max_uses:
+        raise _exhausted()
     return link
 
 

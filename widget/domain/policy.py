@@ -61,6 +61,19 @@ def may_spend(balance: int, negative_limit: int) -> bool:
     return balance - 1 >= -negative_limit
 
 
+def decide_before_identity(appointment_type: TypeTerms, settings: Settings) -> Decision:
+    """What a public submission can be told before anyone knows who sent it.
+
+    Under email verification only the rules that hold for every person answer at
+    submission; the rest wait for the confirmation link (DESIGN rule 3).
+    """
+    if not appointment_type.active:
+        return _refuse("not_found")
+    if settings.public_links_new_client_only and appointment_type.audience != Audience.new_clients:
+        return _refuse("type_not_public")
+    return Decision(allowed=True)
+
+
 def decide(
     channel: Channel,
     appointment_type: TypeTerms,
@@ -79,15 +92,13 @@ def decide(
     """
     if personal_link:
         channel = Channel.portal
-    if not appointment_type.active and channel != Channel.provider:
-        return _refuse("not_found")
     public = channel == Channel.public
-    if (
-        public
-        and settings.public_links_new_client_only
-        and appointment_type.audience != Audience.new_clients
-    ):
-        return _refuse("type_not_public")
+    if public:
+        before = decide_before_identity(appointment_type, settings)
+        if not before.allowed:
+            return before
+    elif not appointment_type.active and channel != Channel.provider:
+        return _refuse("not_found")
 
     if channel != Channel.provider:
         existing = booker is not None and booker.existing

@@ -33,6 +33,7 @@ STATUS = {
     "link_expired": 410,
     "link_revoked": 410,
     "link_exhausted": 410,
+    "expired": 410,
     "new_clients_only": 403,
     "existing_clients_only": 403,
     "login_required": 403,

@@ -2,33 +2,25 @@
 
 from html import escape
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ...domain import links
+from ...domain.timezones import zone_named
 from ...extensions import db
-from ...models import Provider, ShareLink
+from ...models import Booking, BookingStatus, ShareLink
+from .. import link_flow
 from . import schemas
-from .base import bp, current_provider, now, parse_body, parse_query
+from .base import bp, current_provider, idempotent, now, parse_body, parse_query
 from .bookings import slots_answer
 from .render import timestamp
 
 public_bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
 
 
-def signing_keys() -> list[str]:
-    """Oldest first, newest last, as itsdangerous wants them."""
-    fallbacks = current_app.config.get("SECRET_KEY_FALLBACKS") or []
-    return [*reversed(fallbacks), current_app.config["SECRET_KEY"]]
-
-
-def _base_url() -> str:
-    return str(current_app.config.get("WIDGET_BASE_URL") or request.host_url.rstrip("/"))
-
-
-def share_link_json(link: ShareLink) -> dict[str, object]:
-    token = links.token_for(link, signing_keys())
-    base = _base_url()
+def share_link_json(link: ShareLink, uses: int) -> dict[str, object]:
+    token = links.token_for(link, link_flow.signing_keys())
+    base = link_flow.base_url()
     return {
         "id": link.id,
         "token": token,
@@ -43,11 +35,16 @@ def share_link_json(link: ShareLink) -> dict[str, object]:
         "client_id": link.client_id,
         "expires_at": timestamp(link.expires_at),
         "max_uses": link.max_uses,
-        "use_count": link.use_count,
+        "use_count": uses,
         "revoked": link.revoked_at is not None,
         "revoked_at": timestamp(link.revoked_at),
         "created_at": timestamp(link.created_at),
     }
+
+
+def _with_uses(found: list[ShareLink]) -> list[dict[str, object]]:
+    uses = links.use_counts(db.session, [link.id for link in found], now())
+    return [share_link_json(link, uses[link.id]) for link in found]
 
 
 @bp.post("/share-links")
@@ -64,36 +61,29 @@ def create_share_link() -> ResponseReturnValue:
         client_id=body.client_id,
     )
     db.session.commit()
-    return jsonify(share_link_json(link)), 201
+    return jsonify(share_link_json(link, 0)), 201
 
 
 @bp.get("/share-links")
 def list_share_links() -> ResponseReturnValue:
-    found = links.links_of(db.session, current_provider())
-    return jsonify({"share_links": [share_link_json(link) for link in found]})
+    return jsonify({"share_links": _with_uses(links.links_of(db.session, current_provider()))})
 
 
 @bp.delete("/share-links/<id:link_id>")
 def revoke_share_link(link_id: int) -> ResponseReturnValue:
     link = links.revoke_link(db.session, current_provider(), link_id, now())
     db.session.commit()
-    return jsonify(share_link_json(link))
-
-
-def _open(token: str) -> tuple[ShareLink, Provider]:
-    link = links.open_link(db.session, token, signing_keys(), now())
-    provider = db.session.get(Provider, link.provider_id)
-    assert provider is not None
-    return link, provider
+    return jsonify(_with_uses([link])[0])
 
 
 @public_bp.get("/links/<token>")
 def link_info(token: str) -> ResponseReturnValue:
-    link, provider = _open(token)
+    link, provider = link_flow.open_link(token)
     return jsonify(
         {
             "provider": {"name": provider.name, "timezone": provider.timezone},
             "label": link.label,
+            "personal": link.client_id is not None,
             "appointment_types": [
                 {
                     "id": t.id,
@@ -109,7 +99,54 @@ def link_info(token: str) -> ResponseReturnValue:
 
 @public_bp.get("/links/<token>/slots")
 def link_slots(token: str) -> ResponseReturnValue:
-    link, provider = _open(token)
+    link, provider = link_flow.open_link(token)
     query = parse_query(schemas.SlotQuery)
     appointment_type = links.offered_type(provider, link, query.appointment_type_id)
     return jsonify(slots_answer(provider, appointment_type, query))
+
+
+MESSAGES = {
+    BookingStatus.confirmed: "Your booking is confirmed.",
+    BookingStatus.pending_verification: "We have emailed you a link: open it to confirm your "
+    "booking. The time is held for you until then.",
+}
+
+
+def public_booking_json(booking: Booking, zone_name: str) -> dict[str, object]:
+    """A booking as its visitor sees it: no client id, nothing that tells who they are."""
+    zone = zone_named(zone_name)
+    return {
+        "booking": {
+            "id": booking.id,
+            "status": booking.status.value,
+            "start": booking.start_at.astimezone(zone).isoformat(),
+            "end": booking.end_at.astimezone(zone).isoformat(),
+            "appointment_type_id": booking.appointment_type_id,
+            "channel": booking.channel.value,
+            "hold_expires_at": timestamp(booking.hold_expires_at),
+        },
+        "message": MESSAGES[booking.status],
+    }
+
+
+def _link_scope() -> str:
+    """Keys are scoped to the link the token names, checked by signature only, so a retry
+    after the link's last use still replays its answer."""
+    token = (request.view_args or {}).get("token", "")
+    return f"link:{links.link_id_of(token, link_flow.signing_keys())}"
+
+
+@public_bp.post("/links/<token>/bookings")
+@idempotent(_link_scope)
+def link_booking(token: str) -> tuple[dict[str, object], int]:
+    body = parse_body(schemas.LinkBookingFields)
+    booking, provider = link_flow.submit(
+        token,
+        appointment_type_id=body.appointment_type_id,
+        start_at=body.start,
+        name=body.name,
+        email=body.email,
+        timezone=body.timezone,
+    )
+    status = 202 if booking.status == BookingStatus.pending_verification else 201
+    return public_booking_json(booking, body.timezone or provider.timezone), status

@@ -181,3 +181,13 @@ class ShareLinkFields(Schema):
     expires_at: AwareDatetime | None = None
     max_uses: Annotated[StrictInt, Field(gt=0, le=1_000_000)] | None = None
     client_id: Id | None = None
+
+
+class LinkBookingFields(Schema):
+    """A visitor's submission; a personal link may leave out name and email."""
+
+    appointment_type_id: Id
+    start: AwareDatetime
+    name: Name | None = None
+    email: Email | None = None
+    timezone: Zone | None = None

@@ -1,0 +1,87 @@
+"""The share-link flow that the JSON API and the HTML pages both drive.
+
+Parse and authenticate stay in each blueprint; this module opens the link a token
+names, runs the domain's submission or confirmation, and queues the email that
+follows, so the API and the pages can never answer the same submission differently.
+"""
+
+from datetime import datetime
+
+from flask import current_app, request, url_for
+
+from .. import mail
+from ..domain import link_booking, links, tokens
+from ..domain.timezones import zone_named
+from ..extensions import db
+from ..models import Booking, BookingStatus, Provider, ShareLink
+from .api.base import now
+
+
+def signing_keys() -> list[str]:
+    """Oldest first, newest last, as itsdangerous wants them."""
+    fallbacks = current_app.config.get("SECRET_KEY_FALLBACKS") or []
+    return [*reversed(fallbacks), current_app.config["SECRET_KEY"]]
+
+
+def base_url() -> str:
+    """Where links in emails and snippets point: WIDGET_BASE_URL, else this request's host."""
+    return str(current_app.config.get("WIDGET_BASE_URL") or request.host_url).rstrip("/")
+
+
+def open_link(token: str) -> tuple[ShareLink, Provider]:
+    link = links.open_link(db.session, token, signing_keys(), now())
+    provider = db.session.get(Provider, link.provider_id)
+    assert provider is not None
+    return link, provider
+
+
+def submit(
+    token: str,
+    *,
+    appointment_type_id: int,
+    start_at: datetime,
+    name: str | None,
+    email: str | None,
+    timezone: str | None,
+) -> tuple[Booking, Provider]:
+    """Book or hold through a link and queue its email; the caller commits."""
+    link, provider = open_link(token)
+    appointment_type = links.offered_type(provider, link, appointment_type_id)
+    if timezone is not None:
+        zone_named(timezone, field="timezone")
+    booking = link_booking.submit(
+        db.session,
+        provider,
+        link,
+        appointment_type,
+        start=start_at,
+        name=name,
+        email=email,
+        timezone=timezone,
+        now=now(),
+    )
+    announce(provider, booking)
+    return booking, provider
+
+
+def announce(provider: Provider, booking: Booking) -> None:
+    """Queue the email a booking's state calls for: a confirmation link, or the confirmation."""
+    if booking.status == BookingStatus.pending_verification:
+        token = tokens.sign(booking.id, signing_keys(), tokens.CONFIRM_BOOKING)
+        confirm_url = base_url() + url_for("pages.confirm", token=token)
+        mail.queue_hold_email(db.session, provider, booking, confirm_url, now())
+    elif booking.status == BookingStatus.confirmed:
+        mail.queue_confirmation_email(db.session, provider, booking, now())
+
+
+def confirm(token: str) -> tuple[Booking, Provider]:
+    """Open a confirmation link: the hold becomes confirmed or refused; the caller commits."""
+    booking_id = tokens.unsign(token, signing_keys(), tokens.CONFIRM_BOOKING)
+    outcome = link_booking.confirm_hold(
+        db.session, booking_id if isinstance(booking_id, int) else 0, now()
+    )
+    provider = db.session.get(Provider, outcome.booking.provider_id)
+    assert provider is not None
+    if outcome.decided_now:
+        announce(provider, outcome.booking)
+    return outcome.booking, provider

@@ -1,0 +1,76 @@
+"""HTML pages of the public flow: confirmation links and the error page for every reason code."""
+
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+
+from ...domain.errors import DomainError
+from ...domain.timezones import zone_named
+from ...extensions import db
+from ...models import BookingStatus
+from .. import link_flow
+from ..api.base import STATUS
+
+bp = Blueprint("pages", __name__)
+
+REASONS = {
+    "link_invalid": ("This link does not work", "Check that you copied the whole link."),
+    "link_expired": ("This link has expired", "Ask your provider for a new one."),
+    "link_revoked": ("This link was withdrawn", "Ask your provider for a new one."),
+    "link_exhausted": ("This link is used up", "Ask your provider for a new one."),
+    "expired": (
+        "This hold has expired",
+        "The time was released because it was not confirmed in time. Please book again.",
+    ),
+    "new_clients_only": (
+        "This appointment is for new clients",
+        "You are already a client: please book through your client portal.",
+    ),
+    "existing_clients_only": (
+        "This appointment is for existing clients",
+        "Please book an appointment for new clients first.",
+    ),
+    "login_required": ("Please log in to book", "Log in to your client portal to book this."),
+    "insufficient_credits": (
+        "No credit left for this appointment",
+        "Buy a package from your provider, or ask them, to book this appointment.",
+    ),
+    "type_not_public": (
+        "This appointment cannot be booked here",
+        "It is not offered through public links.",
+    ),
+    "slot_unavailable": ("This time is no longer free", "Please choose another time."),
+    "outside_availability": ("This time is not bookable", "Please choose another time."),
+    "too_soon": ("This time is too soon", "Please choose a later time."),
+    "too_far_ahead": ("This time is too far ahead", "Please choose an earlier time."),
+    "not_found": ("Not found", "There is nothing here."),
+    "rate_limited": ("Too many requests", "Please wait a minute and try again."),
+}
+
+
+def error_page(code: str, message: str = "") -> ResponseReturnValue:
+    """The page for a reason code: what happened, what to do next, and the code itself."""
+    title, advice = REASONS.get(code, ("Something went wrong", message))
+    return (
+        render_template("pages/error.html", code=code, title=title, message=message, advice=advice),
+        STATUS.get(code, 400),
+    )
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str) -> ResponseReturnValue:
+    try:
+        booking, provider = link_flow.confirm(token)
+    except DomainError as exc:
+        db.session.commit()  # an expired hold stays marked expired
+        return error_page(exc.code, exc.message)
+    db.session.commit()
+    if booking.status == BookingStatus.refused:
+        return error_page(booking.refusal_reason or "invalid_state")
+    zone = zone_named(booking.timezone or provider.timezone)
+    return render_template(
+        "pages/confirmed.html",
+        booking=booking,
+        provider=provider,
+        start=booking.start_at.astimezone(zone),
+        zone=zone.key,
+    ), (200 if booking.status == BookingStatus.confirmed else 409)
