@@ -5,8 +5,6 @@ from datetime import timedelta
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from widget.extensions import db
-
 LINKS = "/api/v1/share-links"
 WEEK = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
 
@@ -163,10 +161,3 @@ def test_bad_link_fields_are_named(api, discovery, fields, field):
     response = api.post(LINKS, json=body)
     assert response.status_code == 422
     assert field in response.get_json()["error"]["details"]
-
-
-def test_a_link_used_up_to_its_limit_is_exhausted(client, api, discovery):
-    link = _link(api, appointment_type_ids=[discovery["id"]], max_uses=2)
-    db.session.commit()
-    response = client.get(f"/api/v1/links/{link['token']}")
-    assert (response.status_code, response.get_json()["error"]["code"]) == (410, "link_exhausted")
