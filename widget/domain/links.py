@@ -182,8 +182,13 @@ def open_link(session: Session, token: str, keys: Sequence[str], now: datetime) 
 
 
 def offered_type(provider: Provider, link: ShareLink, type_id: int) -> AppointmentType:
-    """A type this link offers now; anything else is simply not found."""
-    for appointment_type in offered_types(provider, link):
-        if appointment_type.id == type_id:
+    """A type this link offers now; one it lost to `public_links_new_client_only` is refused."""
+    for appointment_type in link.appointment_types:
+        if appointment_type.id == type_id and appointment_type.active:
+            if appointment_type not in offered_types(provider, link):
+                raise Refused(
+                    "type_not_public",
+                    "This appointment type can no longer be booked through a public link.",
+                )
             return appointment_type
     raise NotFound("This link does not offer that appointment type.")

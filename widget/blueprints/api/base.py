@@ -28,7 +28,7 @@ STATUS = {
     "method_not_allowed": 405,
     "conflict": 409,
     "invalid_state": 409,
-    "type_not_public": 422,
+    "type_not_public": 403,
     "link_invalid": 404,
     "link_expired": 410,
     "link_revoked": 410,
@@ -77,6 +77,13 @@ class IdConverter(BaseConverter):
 def error_body(error: DomainError) -> dict[str, Any]:
     """The error shape of API.md."""
     return {"error": {"code": error.code, "message": error.message, "details": error.details}}
+
+
+def status_of(error: DomainError) -> int:
+    """The HTTP status of an error; type_not_public is a bad field when a link is made."""
+    if error.code == "type_not_public" and request.endpoint == "api.create_share_link":
+        return 422
+    return STATUS.get(error.code, 400)
 
 
 def error_response(code: str, message: str, status: int | None = None):  # type: ignore[no-untyped-def]
@@ -186,7 +193,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        return jsonify(error_body(exc)), STATUS.get(exc.code, 400)
+        return jsonify(error_body(exc)), status_of(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
@@ -250,7 +257,7 @@ def idempotent(scope_of: Callable[[], str]) -> Callable[[Callable[..., Any]], Ca
                 body, status = view(*args, **kwargs)
             except Refused as refusal:
                 db.session.rollback()
-                answer = idempotency.Answer(STATUS[refusal.code], error_body(refusal))
+                answer = idempotency.Answer(status_of(refusal), error_body(refusal))
                 idempotency.claim_answered(
                     db.session,
                     scope=scope,

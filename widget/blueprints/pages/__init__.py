@@ -8,7 +8,7 @@ from ...domain.timezones import zone_named
 from ...extensions import db
 from ...models import BookingStatus
 from .. import link_flow
-from ..api.base import STATUS
+from ..api.base import status_of
 
 bp = Blueprint("pages", __name__)
 
@@ -52,7 +52,7 @@ def error_page(code: str, message: str = "") -> ResponseReturnValue:
     title, advice = REASONS.get(code, ("Something went wrong", message))
     return (
         render_template("pages/error.html", code=code, title=title, message=message, advice=advice),
-        STATUS.get(code, 400),
+        status_of(DomainError(message, code=code)),
     )
 
 
