@@ -9,7 +9,7 @@ from flask import Flask
 
 from . import cli, config
 from .blueprints import api, pages
-from .extensions import configure_engine, db, migrate
+from .extensions import configure_engine, db, limiter, migrate
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
+    limiter.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     with app.app_context():
         configure_engine(db.engine)

@@ -54,8 +54,13 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "WIDGET_BASE_URL": env.get("WIDGET_BASE_URL", "").rstrip("/") or None,
         "WIDGET_SMTP_URL": env.get("WIDGET_SMTP_URL") or None,
+        "WIDGET_MAIL_FROM": env.get("WIDGET_MAIL_FROM") or "Widget <no-reply@localhost>",
+        "WIDGET_DEV_MAIL": False,
         "RATELIMIT_STORAGE_URI": env.get("WIDGET_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_ENABLED": _flag(env, "WIDGET_RATELIMIT_ENABLED", True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "WIDGET_RATELIMIT_SUBMIT": env.get("WIDGET_RATELIMIT_SUBMIT", "30 per minute;300 per day"),
+        "WIDGET_RATELIMIT_READ": env.get("WIDGET_RATELIMIT_READ", "600 per minute"),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "JSON_SORT_KEYS": False,
     }

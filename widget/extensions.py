@@ -1,5 +1,7 @@
 """Extension objects, created unbound so any module can import them without an app."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Engine, event
@@ -13,6 +15,8 @@ class Base(DeclarativeBase):
 # Objects stay readable after commit: rendering an answer must not start a new transaction.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
+# Storage and on/off come from RATELIMIT_STORAGE_URI and RATELIMIT_ENABLED (config.py).
+limiter = Limiter(get_remote_address)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 

@@ -10,12 +10,14 @@ from ...domain.timezones import zone_named
 from ...extensions import db
 from ...models import Booking, BookingStatus, ShareLink
 from .. import link_flow
+from ..limits import read_limit, submission_limit
 from . import schemas
 from .base import bp, current_provider, idempotent, now, parse_body, parse_query
 from .bookings import slots_answer
 from .render import timestamp
 
 public_bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
+read_limit(public_bp)
 
 
 def share_link_json(link: ShareLink, uses: int) -> dict[str, object]:
@@ -137,6 +139,7 @@ def _link_scope() -> str:
 
 
 @public_bp.post("/links/<token>/bookings")
+@submission_limit
 @idempotent(_link_scope)
 def link_booking(token: str) -> tuple[dict[str, object], int]:
     body = parse_body(schemas.LinkBookingFields)

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
+from flask_limiter.errors import RateLimitExceeded
 
 from ...domain.errors import DomainError
 from ...domain.timezones import zone_named
@@ -9,6 +10,7 @@ from ...extensions import db
 from ...models import BookingStatus
 from .. import link_flow
 from ..api.base import status_of
+from ..limits import read_limit
 
 bp = Blueprint("pages", __name__)
 
@@ -56,7 +58,13 @@ def error_page(code: str, message: str = "") -> ResponseReturnValue:
     )
 
 
+@bp.errorhandler(RateLimitExceeded)
+def rate_limited(exc: RateLimitExceeded) -> ResponseReturnValue:
+    return error_page("rate_limited", exc.description or "")
+
+
 @bp.get("/confirm/<token>")
+@read_limit
 def confirm(token: str) -> ResponseReturnValue:
     try:
         booking, provider = link_flow.confirm(token)
