@@ -2,8 +2,8 @@
 
 Under email verification (DESIGN section 2, rule 3) a submission must do the same
 work whoever the email belongs to. This times public submissions through the Flask
-test client on the BENCH.md provider (verification switched to "email"), alternating
-500 clients' emails with unknown ones on distinct slots, and prints the medians and
+test client on the standard workload (verification switched to "email"), alternating
+its 500 clients' emails with unknown ones on free slots, and prints the medians and
 their ratio.  usage: python bench/privacy.py [--postgres URL]
 """
 
@@ -13,91 +13,58 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import flask_migrate
+from slots import ZONE, build_workload
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from widget import create_app
-from widget.domain import links, providers, schedule
+from widget.domain import links
 from widget.extensions import db
-from widget.models import AppointmentType, Audience, Client, Verification
+from widget.models import AppointmentType, Provider, Verification
 
-ZONE = ZoneInfo("America/New_York")
 SUBMISSIONS = 400
+KEY = "bench-key-0123456789abcdef"
+
+
+def free_starts(count: int) -> list[datetime]:
+    """Slots past the workload's 120 booked days, so every submission finds its slot free."""
+    day = datetime.now(ZONE).date() + timedelta(days=122)
+    starts: list[datetime] = []
+    while len(starts) < count:
+        if day.weekday() < 5:
+            nine = datetime(day.year, day.month, day.day, 9, tzinfo=ZONE)
+            starts += [nine + timedelta(minutes=30 * i) for i in range(16)]
+        day += timedelta(days=1)
+    return starts[:count]
 
 
 def measure(url: str) -> dict[str, float]:
+    _, type_id = build_workload(url)
     config = {
         "SQLALCHEMY_DATABASE_URI": url,
         "WIDGET_DEVELOPMENT_KEY": False,
-        "SECRET_KEY": "bench-key-0123456789abcdef",
+        "SECRET_KEY": KEY,
         "RATELIMIT_ENABLED": False,
     }
     app = create_app(config)
     with app.app_context():
-        flask_migrate.upgrade()
-        provider = providers.create_provider(
-            db.session, name="Bench Clinic", email="bench@example.com", timezone=ZONE.key
-        ).provider
-        provider.public_links_new_client_only = False
+        check_in = db.session.get(AppointmentType, type_id)
+        provider = db.session.get(Provider, check_in.provider_id)
         provider.public_booking_verification = Verification.email
-        schedule.replace_availability(
-            db.session,
-            provider,
-            weekly={
-                d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")
-            },
-            exceptions=[],
-        )
-        check_in = AppointmentType(
-            provider_id=provider.id,
-            name="Check-in",
-            duration_minutes=30,
-            audience=Audience.everyone,
-            requires_credit=True,
-            slot_step_minutes=30,
-            max_days_ahead=180,
-        )
-        db.session.add(check_in)
-        db.session.add_all(
-            Client(provider_id=provider.id, email=f"c{i}@example.com", name=f"Client {i}")
-            for i in range(500)
-        )
-        db.session.flush()
-        link = links.create_link(
-            db.session, provider, type_ids=[check_in.id], now=datetime.now(UTC)
-        )
+        link = links.create_link(db.session, provider, type_ids=[type_id], now=datetime.now(UTC))
         db.session.commit()
-        token = links.token_for(link, [config["SECRET_KEY"]])
-        type_id = check_in.id
+        token = links.token_for(link, [KEY])
         db.session.remove()
 
     http = app.test_client()
-    day = datetime.now(ZONE).date() + timedelta(days=1)
-    starts = []
-    while len(starts) < SUBMISSIONS:
-        if day.weekday() < 5:
-            starts += [
-                datetime(day.year, day.month, day.day, 9, tzinfo=ZONE) + timedelta(minutes=30 * i)
-                for i in range(16)
-            ]
-        day += timedelta(days=1)
     timings: dict[str, list[float]] = {"client": [], "stranger": []}
-    for i, start in enumerate(starts[:SUBMISSIONS]):
+    for i, start in enumerate(free_starts(SUBMISSIONS)):
         who = "client" if i % 2 else "stranger"
         email = f"c{i % 500}@example.com" if who == "client" else f"nobody{i}@example.com"
+        body = {"appointment_type_id": type_id, "start": start.isoformat(), "name": "V"}
         began = time.perf_counter()
-        response = http.post(
-            f"/api/v1/links/{token}/bookings",
-            json={
-                "appointment_type_id": type_id,
-                "start": start.isoformat(),
-                "name": "V",
-                "email": email,
-            },
-        )
+        response = http.post(f"/api/v1/links/{token}/bookings", json={**body, "email": email})
         timings[who].append((time.perf_counter() - began) * 1000)
         assert response.status_code == 202, response.get_json()
     with app.app_context():

@@ -91,12 +91,14 @@ def prepare_slot(
     start: datetime,
     channel: Channel,
     now: datetime,
+    *,
+    excluding: int | None = None,
 ) -> Interval:
-    """Everything before a booking or a hold is inserted, in the order that cannot deadlock."""
+    """Everything before a booking, hold or move is written, in the order that cannot deadlock."""
     _lock_for_day_cap(session, appointment_type)
     block = Interval(*block_of(appointment_type, start))
     _retire_expired_holds(session, provider.id, block, now)
-    check_start(session, provider, appointment_type, start, channel, now)
+    check_start(session, provider, appointment_type, start, channel, now, excluding=excluding)
     return block
 
 
@@ -362,10 +364,9 @@ def reschedule(
     if booking.status != BookingStatus.confirmed:
         raise InvalidState(f"A booking that is {booking.status.value} cannot be rescheduled.")
     appointment_type = booking.appointment_type
-    _lock_for_day_cap(session, appointment_type)
-    block = Interval(*block_of(appointment_type, start))
-    _retire_expired_holds(session, provider.id, block, now)
-    check_start(session, provider, appointment_type, start, channel, now, excluding=booking.id)
+    block = prepare_slot(
+        session, provider, appointment_type, start, channel, now, excluding=booking.id
+    )
     booking.start_at = start
     booking.end_at = start + timedelta(minutes=appointment_type.duration_minutes)
     booking.block_start, booking.block_end = block.start, block.end

@@ -44,23 +44,10 @@ def submit(
     now: datetime,
 ) -> Booking:
     """A booking (confirmed) or a hold (pending_verification), or the reason why not."""
-    if link.client_id is not None:
-        links.claim_use(session, link, now)
-        return bookings.book(
-            session,
-            provider,
-            appointment_type,
-            start=start,
-            channel=Channel.public,
-            now=now,
-            client=session.get(Client, link.client_id),
-            personal_link=True,
-            share_link_id=link.id,
-            timezone=timezone,
-        )
-    person = _person(name, email)
+    personal = link.client_id is not None
+    person = None if personal else _person(name, email)
     links.claim_use(session, link, now)
-    if provider.public_booking_verification == Verification.email:
+    if person is not None and provider.public_booking_verification == Verification.email:
         return _hold(session, provider, link, appointment_type, start, person, timezone, now)
     return bookings.book(
         session,
@@ -69,7 +56,12 @@ def submit(
         start=start,
         channel=Channel.public,
         now=now,
-        client=client_by_email(session, provider, person.email),
+        client=(
+            session.get(Client, link.client_id)
+            if person is None
+            else client_by_email(session, provider, person.email)
+        ),
+        personal_link=personal,
         share_link_id=link.id,
         person=person,
         timezone=timezone,

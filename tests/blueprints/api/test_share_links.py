@@ -77,7 +77,7 @@ def test_switching_the_setting_on_hides_private_types_from_existing_links(
             "end": "2026-11-30",
         },
     )
-    assert slots.status_code == 404
+    assert (slots.status_code, slots.get_json()["error"]["code"]) == (403, "type_not_public")
 
 
 def test_link_slots_answer_in_the_visitors_zone(client, api, discovery):

@@ -14,7 +14,7 @@ from ..limits import read_limit, submission_limit
 from . import schemas
 from .base import bp, current_provider, idempotent, now, parse_body, parse_query
 from .bookings import slots_answer
-from .render import timestamp
+from .render import booking_json, timestamp
 
 public_bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
 read_limit(public_bp)
@@ -114,19 +114,22 @@ MESSAGES = {
 }
 
 
+PUBLIC_FIELDS = (
+    "id",
+    "status",
+    "start",
+    "end",
+    "appointment_type_id",
+    "channel",
+    "hold_expires_at",
+)
+
+
 def public_booking_json(booking: Booking, zone_name: str) -> dict[str, object]:
     """A booking as its visitor sees it: no client id, nothing that tells who they are."""
-    zone = zone_named(zone_name)
+    seen = booking_json(booking, zone_named(zone_name))
     return {
-        "booking": {
-            "id": booking.id,
-            "status": booking.status.value,
-            "start": booking.start_at.astimezone(zone).isoformat(),
-            "end": booking.end_at.astimezone(zone).isoformat(),
-            "appointment_type_id": booking.appointment_type_id,
-            "channel": booking.channel.value,
-            "hold_expires_at": timestamp(booking.hold_expires_at),
-        },
+        "booking": {field: seen[field] for field in PUBLIC_FIELDS},
         "message": MESSAGES[booking.status],
     }
 
