@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, config
-from .blueprints import api, pages
+from . import cli, config, mail
+from .blueprints import api, dev, pages
 from .extensions import configure_engine, db, limiter, migrate
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -41,6 +41,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(api.public_bp)
     app.register_blueprint(pages.bp)
+    pages.framing.install(app)
+    if app.debug or app.config["WIDGET_DEV_MAIL"]:
+        app.register_blueprint(dev.bp)
+    mail.init_app(app)
     api.register_error_handlers(app)
     cli.register(app)
 

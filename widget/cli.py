@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup, FlaskGroup
 from werkzeug.security import generate_password_hash
 
+from . import mail
 from .domain import credits, idempotency, providers
 from .domain.errors import DomainError
 from .extensions import db
@@ -14,6 +15,7 @@ from .models import utcnow
 
 credits_cli = AppGroup("credits", help="Credit ledger maintenance.")
 idempotency_cli = AppGroup("idempotency", help="Idempotency-Key maintenance.")
+outbox_cli = AppGroup("outbox", help="Email outbox.")
 
 
 @click.command("create-provider")
@@ -56,10 +58,20 @@ def prune_idempotency_command() -> None:
     click.echo(f"idempotency keys pruned: {removed}")
 
 
+@outbox_cli.command("deliver")
+@click.option("--limit", default=mail.DELIVERY_LIMIT, show_default=True, help="At most this many.")
+def deliver_outbox_command(limit: int) -> None:
+    """Send the emails that are due, retrying failed ones (run it from a scheduler, each minute)."""
+    counts = mail.deliver_due_mail(limit=limit)
+    click.echo(f"sent: {counts.sent}")
+    click.echo(f"failed: {counts.failed}")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(create_provider_command)
     app.cli.add_command(credits_cli)
     app.cli.add_command(idempotency_cli)
+    app.cli.add_command(outbox_cli)
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """HTML pages of the public flow: confirmation links and the error page for every reason code."""
 
+from typing import Any
+
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
@@ -7,7 +9,7 @@ from flask_limiter.errors import RateLimitExceeded
 from ...domain.errors import DomainError
 from ...domain.timezones import zone_named
 from ...extensions import db
-from ...models import BookingStatus
+from ...models import BookingStatus, Provider
 from .. import link_flow
 from ..api.base import status_of
 from ..limits import read_limit
@@ -46,16 +48,63 @@ REASONS = {
     "too_far_ahead": ("This time is too far ahead", "Please choose an earlier time."),
     "not_found": ("Not found", "There is nothing here."),
     "rate_limited": ("Too many requests", "Please wait a minute and try again."),
+    "bad_request": ("This address is not valid", "Start again from the link you were given."),
+    "validation_error": ("Some details are not valid", "Go back, correct them and try again."),
+    "cross_site": (
+        "This form was sent from another site",
+        "Open the booking page and send the form from there.",
+    ),
+    "unauthorized": ("Please log in", "This page needs you to log in."),
+    "method_not_allowed": ("This cannot be done here", "Start again from the link you were given."),
+    "conflict": ("This already exists", "Nothing was changed."),
+    "invalid_state": ("This cannot be done now", "Nothing was changed."),
+    "idempotency_conflict": (
+        "This request is already being handled",
+        "Wait a moment, then check your email before trying again.",
+    ),
+    "payload_too_large": ("What you sent is too large", "Please shorten it and try again."),
+    "service_unavailable": (
+        "The booking service is unavailable",
+        "Nothing was booked. Please try again in a few minutes.",
+    ),
+    "internal_error": (
+        "Something went wrong on our side",
+        "Nothing was booked. Please try again in a few minutes.",
+    ),
 }
+PORTAL_CODES = frozenset({"new_clients_only", "login_required"})
+"""Refusals an existing client gets past by logging in to the portal."""
 
 
-def error_page(code: str, message: str = "") -> ResponseReturnValue:
-    """The page for a reason code: what happened, what to do next, and the code itself."""
+def portal_url(provider: Provider) -> str:
+    """The provider's client portal, where existing clients log in (always opened top level)."""
+    return f"/portal/{provider.slug}/"
+
+
+def error_page(
+    code: str,
+    message: str = "",
+    *,
+    status: int | None = None,
+    provider: Provider | None = None,
+    **context: Any,
+) -> tuple[str, int]:
+    """The page for a reason code: what happened, what to do next, and the code itself.
+
+    With the provider known, refusals that a login would lift link to its portal.
+    """
     title, advice = REASONS.get(code, ("Something went wrong", message))
-    return (
-        render_template("pages/error.html", code=code, title=title, message=message, advice=advice),
-        status_of(DomainError(message, code=code)),
+    portal = portal_url(provider) if provider is not None and code in PORTAL_CODES else None
+    page = render_template(
+        "pages/error.html",
+        code=code,
+        title=title,
+        message=message,
+        advice=advice,
+        portal_url=portal,
+        **context,
     )
+    return page, status or status_of(DomainError(message, code=code))
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -73,7 +122,7 @@ def confirm(token: str) -> ResponseReturnValue:
         return error_page(exc.code, exc.message)
     db.session.commit()
     if booking.status == BookingStatus.refused:
-        return error_page(booking.refusal_reason or "invalid_state")
+        return error_page(booking.refusal_reason or "invalid_state", provider=provider)
     zone = zone_named(booking.timezone or provider.timezone)
     return render_template(
         "pages/confirmed.html",
@@ -82,3 +131,8 @@ def confirm(token: str) -> ResponseReturnValue:
         start=booking.start_at.astimezone(zone),
         zone=zone.key,
     ), (200 if booking.status == BookingStatus.confirmed else 409)
+
+
+from . import booking_page, framing  # noqa: E402  (registers the booking page's routes on bp)
+
+__all__ = ["REASONS", "booking_page", "bp", "error_page", "framing", "portal_url"]

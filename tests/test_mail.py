@@ -1,0 +1,277 @@
+"""Email: what a visitor receives over real SMTP (aiosmtpd on loopback), when, and what a
+mail server that is down does to bookings (nothing) and to the outbox (retries)."""
+
+import email
+import logging
+import re
+import socket
+import threading
+import time
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from aiosmtpd.controller import Controller
+
+from widget import create_app, mail
+from widget.domain import notify
+from widget.extensions import db
+from widget.models import OutboxMessage
+
+from .conftest import app_config
+
+NEW_YORK = ZoneInfo("America/New_York")
+MONDAY_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=NEW_YORK)
+WEEK = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
+CONFIRM_LINK = re.compile(r"https?://[^/\s]+(/confirm/\S+)")
+
+
+class SmtpServer:
+    """A real SMTP server on loopback that keeps what it receives; it can be down."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.received: list[EmailMessage] = []
+        self.delay_seconds = 0.0
+        self.controller: Controller | None = None
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        time.sleep(self.delay_seconds)
+        self.received.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+    def start(self) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_config(smtp):
+    """What the app is built with; a test may parametrize it to change the setup."""
+    return {"WIDGET_SMTP_URL": smtp.url, "WIDGET_DEV_MAIL": True}
+
+
+@pytest.fixture
+def app(database_url, clock, mail_config):
+    app = create_app(app_config(database_url, WIDGET_CLOCK=clock, **mail_config))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def link(api, make_type):
+    discovery = make_type(
+        name="Discovery Call", duration_minutes=30, audience="new_clients", requires_credit=False
+    )
+    assert api.put("/api/v1/availability", json={"weekly": WEEK}).status_code == 200
+    created = api.post("/api/v1/share-links", json={"appointment_type_ids": [discovery["id"]]})
+    assert created.status_code == 201, created.get_json()
+    return {"token": created.get_json()["token"], "type_id": discovery["id"]}
+
+
+def submit(client, link, *, email="visitor@example.com", name="Visitor", start=MONDAY_9AM):
+    """A public booking; the response stays open, as a server holds it until it is sent."""
+    return client.post(
+        f"/api/v1/links/{link['token']}/bookings",
+        json={
+            "appointment_type_id": link["type_id"],
+            "start": start.isoformat(),
+            "name": name,
+            "email": email,
+        },
+    )
+
+
+def book(client, link, **fields):
+    response = submit(client, link, **fields)
+    assert response.status_code == 202, response.get_json()
+    response.close()
+    return response
+
+
+def text_of(message: EmailMessage) -> str:
+    return str(message.get_body(("plain",)).get_content())
+
+
+def html_of(message: EmailMessage) -> str:
+    return str(message.get_body(("html",)).get_content())
+
+
+def outbox() -> list[OutboxMessage]:
+    db.session.expire_all()
+    rows = list(db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)))
+    db.session.commit()
+    return rows
+
+
+def queue(n: int, now: datetime) -> None:
+    for i in range(n):
+        notify.queue_email(
+            db.session, recipient=f"r{i}@example.com", subject=f"Note {i}", text_body="Hi", now=now
+        )
+    db.session.commit()
+
+
+def test_a_public_booking_mails_its_confirmation_link_once_the_response_is_sent(client, link, smtp):
+    response = submit(client, link)
+    assert response.status_code == 202
+    assert smtp.received == []
+    response.close()
+    [hold] = smtp.received
+    assert hold["To"] == "visitor@example.com"
+    assert hold["From"] == "Widget <no-reply@localhost>"
+    assert hold["Subject"] == "Confirm your booking with Dr. Ada 1"
+    path = CONFIRM_LINK.search(text_of(hold)).group(1)
+    assert f'href="http://localhost{path}"' in html_of(hold)
+    assert outbox()[0].sent_at is not None
+
+
+def test_following_the_link_mails_a_confirmation_with_a_calendar_invite(client, link, smtp):
+    book(client, link)
+    page = client.get(CONFIRM_LINK.search(text_of(smtp.received[0])).group(1))
+    assert page.status_code == 200
+    page.close()
+    confirmation = smtp.received[1]
+    assert confirmation["Subject"] == "Booked: Discovery Call with Dr. Ada 1"
+    assert "Monday 30 November 2026, 09:00 (America/New_York)" in text_of(confirmation)
+    [invite] = confirmation.iter_attachments()
+    assert invite.get_content_type() == "text/calendar"
+    assert invite.get_param("method") == "REQUEST"
+    assert invite.get_filename() == "invite.ics"
+    calendar = icalendar.Calendar.from_ical(invite.get_content())
+    [event] = calendar.walk("VEVENT")
+    assert event.decoded("dtstart") == MONDAY_9AM
+    assert event.decoded("dtend") == MONDAY_9AM + timedelta(minutes=30)
+    assert str(event["summary"]) == "Discovery Call with Dr. Ada 1"
+    booking_id = outbox()[1].booking_id
+    assert str(event["uid"]) == f"booking-{booking_id}@localhost"
+
+
+def test_a_mail_server_that_is_down_leaves_the_booking_and_keeps_the_mail(
+    client, link, smtp, clock
+):
+    smtp.stop()
+    response = submit(client, link)
+    assert response.status_code == 202
+    response.close()
+    [row] = outbox()
+    assert row.sent_at is None
+    assert row.attempts == 1
+    assert "ConnectionRefusedError" in row.last_error
+    assert row.next_attempt_at == clock.now + timedelta(minutes=1)
+
+
+def test_outbox_deliver_sends_what_failed_once_it_is_due_and_the_server_is_back(
+    app, client, link, smtp, clock
+):
+    smtp.stop()
+    book(client, link)
+    smtp.start()
+    runner = app.test_cli_runner()
+    early = runner.invoke(args=["outbox", "deliver"])
+    assert early.exit_code == 0, early.output
+    assert early.output.splitlines() == ["sent: 0", "failed: 0"]
+    clock.advance(minutes=1)
+    due = runner.invoke(args=["outbox", "deliver"])
+    assert due.output.splitlines() == ["sent: 1", "failed: 0"]
+    [hold] = smtp.received
+    assert CONFIRM_LINK.search(text_of(hold))
+    [row] = outbox()
+    assert (row.sent_at, row.attempts, row.last_error) == (clock.now, 2, None)
+
+
+def test_failed_deliveries_wait_longer_each_time_up_to_an_hour(app, smtp, clock):
+    smtp.stop()
+    queue(1, clock.now)
+    waits = []
+    for _ in range(8):
+        assert mail.deliver_due_mail() == mail.DeliveryCounts(sent=0, failed=1)
+        [row] = outbox()
+        waits.append(row.next_attempt_at - clock.now)
+        clock.now = row.next_attempt_at
+    assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16, 32, 60, 60)]
+
+
+@pytest.mark.parametrize("mail_config", [{"WIDGET_SMTP_URL": None}])
+def test_without_an_smtp_url_mail_goes_to_the_log(client, link, caplog):
+    with caplog.at_level(logging.INFO, logger="widget"):
+        book(client, link)
+    [logged] = [r.getMessage() for r in caplog.records if "visitor@example.com" in r.getMessage()]
+    assert "Confirm your booking with Dr. Ada 1" in logged
+    assert "/confirm/" in logged
+    assert outbox()[0].sent_at is not None
+
+
+@pytest.mark.parametrize("mail_config", [{"WIDGET_SMTP_URL": None}])
+def test_the_outbox_page_does_not_exist_outside_development(client):
+    assert client.get("/dev/mail").status_code == 404
+    assert client.get("/dev/mail.json").status_code == 404
+
+
+def test_the_outbox_page_lists_mail_newest_first_with_clickable_links(client, link, clock):
+    book(client, link, email="first@example.com")
+    book(client, link, email="second@example.com", start=MONDAY_9AM + timedelta(hours=1))
+    listed = client.get("/dev/mail.json").get_json()["messages"]
+    assert [m["recipient"] for m in listed] == ["second@example.com", "first@example.com"]
+    assert listed[0]["sent_at"] == clock.now.isoformat()
+    assert listed[0]["attempts"] == 1
+    page = client.get("/dev/mail").get_data(as_text=True)
+    path = CONFIRM_LINK.search(listed[0]["text_body"]).group(1)
+    assert f'<a href="http://localhost{path}">' in page
+
+
+def test_what_a_visitor_types_is_escaped_in_html_mail_and_on_the_outbox_page(client, link, smtp):
+    book(client, link, name="<script>alert(1)</script>")
+    html = html_of(smtp.received[0])
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Hello <script>alert(1)</script>," in text_of(smtp.received[0])
+    assert "<script>" not in client.get("/dev/mail").get_data(as_text=True)
+
+
+def test_a_second_deliver_run_does_not_send_again(app, smtp, clock):
+    queue(3, clock.now)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["outbox", "deliver"]).output.splitlines()[0] == "sent: 3"
+    assert runner.invoke(args=["outbox", "deliver"]).output.splitlines()[0] == "sent: 0"
+    assert len(smtp.received) == 3
+
+
+def test_two_deliver_runs_at_once_send_each_message_once(app, smtp, clock):
+    queue(8, clock.now)
+    smtp.delay_seconds = 0.05
+    counts: list[mail.DeliveryCounts] = []
+
+    def run() -> None:
+        with app.app_context():
+            counts.append(mail.deliver_due_mail())
+
+    runs = [threading.Thread(target=run) for _ in range(2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join()
+    assert sum(c.sent for c in counts) == 8
+    assert sorted(m["To"] for m in smtp.received) == sorted(f"r{i}@example.com" for i in range(8))
