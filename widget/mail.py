@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from .domain import notify
 from .domain.timezones import zone_named
 from .extensions import db
-from .models import Booking, OutboxMessage, Provider, utcnow
+from .models import Booking, BookingStatus, OutboxMessage, Provider, utcnow
 
 SMTP_TIMEOUT_SECONDS = 20
 CLAIM_LEASE = timedelta(minutes=10)
@@ -44,55 +44,63 @@ def _when(provider: Provider, booking: Booking) -> str:
     return f"{start:%A %d %B %Y, %H:%M} ({zone.key})"
 
 
-def _render(name: str, **context: Any) -> tuple[str, str]:
-    """The text and HTML bodies of email `name` (HTML escapes what visitors typed)."""
-    return (
-        render_template(f"email/{name}.txt", **context),
-        render_template(f"email/{name}.html", **context),
+def _queue(
+    session: Session,
+    provider: Provider,
+    booking: Booking,
+    name: str,
+    subject: str,
+    now: datetime,
+    *,
+    invite: bool,
+    **context: Any,
+) -> None:
+    """Email `name` about `booking` to its visitor: text and HTML (which escapes what visitors
+    typed), and the calendar event when `invite`."""
+    assert booking.email is not None
+    values = {"provider": provider, "booking": booking, "when": _when(provider, booking)}
+    notify.queue_email(
+        session,
+        recipient=booking.email,
+        subject=subject,
+        text_body=render_template(f"email/{name}.txt", **values, **context),
+        html_body=render_template(f"email/{name}.html", **values, **context),
+        ics=booking_invite(provider, booking, now) if invite else None,
+        now=now,
+        provider_id=provider.id,
+        booking_id=booking.id,
     )
 
 
 def queue_hold_email(
     session: Session, provider: Provider, booking: Booking, confirm_url: str, now: datetime
 ) -> None:
-    assert booking.email is not None
-    text_body, html_body = _render(
-        "hold",
-        provider=provider,
-        booking=booking,
-        when=_when(provider, booking),
-        confirm_url=confirm_url,
-    )
-    notify.queue_email(
-        session,
-        recipient=booking.email,
-        subject=f"Confirm your booking with {provider.name}",
-        text_body=text_body,
-        html_body=html_body,
-        now=now,
-        provider_id=provider.id,
-        booking_id=booking.id,
-    )
+    subject = f"Confirm your booking with {provider.name}"
+    _queue(session, provider, booking, "hold", subject, now, invite=False, confirm_url=confirm_url)
 
 
 def queue_confirmation_email(
+    session: Session, provider: Provider, booking: Booking, manage_url: str, now: datetime
+) -> None:
+    subject = f"Booked: {booking.appointment_type.name} with {provider.name}"
+    _queue(
+        session,
+        provider,
+        booking,
+        "confirmation",
+        subject,
+        now,
+        invite=True,
+        manage_url=manage_url,
+    )
+
+
+def queue_cancellation_email(
     session: Session, provider: Provider, booking: Booking, now: datetime
 ) -> None:
-    assert booking.email is not None
-    text_body, html_body = _render(
-        "confirmation", provider=provider, booking=booking, when=_when(provider, booking)
-    )
-    notify.queue_email(
-        session,
-        recipient=booking.email,
-        subject=f"Booked: {booking.appointment_type.name} with {provider.name}",
-        text_body=text_body,
-        html_body=html_body,
-        ics=booking_invite(provider, booking, now),
-        now=now,
-        provider_id=provider.id,
-        booking_id=booking.id,
-    )
+    """Says what happened to the credit, and withdraws the calendar event."""
+    subject = f"Cancelled: {booking.appointment_type.name} with {provider.name}"
+    _queue(session, provider, booking, "cancellation", subject, now, invite=True)
 
 
 def _uid_domain() -> str:
@@ -109,15 +117,16 @@ def booking_invite(provider: Provider, booking: Booking, now: datetime) -> str:
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Widget//Bookings//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    cancelled = booking.status == BookingStatus.cancelled
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
     invite = icalendar.Event()
     invite.add("uid", f"booking-{booking.id}@{_uid_domain()}")
     invite.add("dtstamp", now.astimezone(UTC))
     invite.add("dtstart", booking.start_at.astimezone(UTC))
     invite.add("dtend", booking.end_at.astimezone(UTC))
     invite.add("summary", f"{booking.appointment_type.name} with {provider.name}")
-    invite.add("sequence", 0)
-    invite.add("status", "CONFIRMED")
+    invite.add("sequence", int(now.timestamp()))
+    invite.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     organizer = icalendar.vCalAddress(f"mailto:{provider.email}")
     organizer.params["CN"] = provider.name
     invite.add("organizer", organizer)
@@ -145,7 +154,10 @@ def outbox_email(message: OutboxMessage, sender: str) -> EmailMessage:
         email.add_alternative(message.html_body, subtype="html")
     if message.ics:
         email.add_attachment(
-            message.ics, subtype="calendar", filename="invite.ics", params={"method": "REQUEST"}
+            message.ics,
+            subtype="calendar",
+            filename="invite.ics",
+            params={"method": "CANCEL" if "METHOD:CANCEL" in message.ics else "REQUEST"},
         )
     return email
 

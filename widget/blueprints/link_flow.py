@@ -10,7 +10,7 @@ from datetime import datetime
 from flask import current_app, request, url_for
 
 from .. import mail
-from ..domain import link_booking, links, tokens
+from ..domain import link_booking, links, manage, tokens
 from ..domain.timezones import zone_named
 from ..extensions import db
 from ..models import Booking, BookingStatus, Provider, ShareLink
@@ -65,13 +65,18 @@ def submit(
 
 
 def announce(provider: Provider, booking: Booking) -> None:
-    """Queue the email a booking's state calls for: a confirmation link, or the confirmation."""
+    """Queue the email a booking's state calls for: a confirmation link, the confirmation
+    (with its manage link, new for every new time), or the cancellation."""
     if booking.status == BookingStatus.pending_verification:
         token = tokens.sign(booking.id, signing_keys(), tokens.CONFIRM_BOOKING)
         confirm_url = base_url() + url_for("pages.confirm", token=token)
         mail.queue_hold_email(db.session, provider, booking, confirm_url, now())
     elif booking.status == BookingStatus.confirmed:
-        mail.queue_confirmation_email(db.session, provider, booking, now())
+        token = manage.manage_token(booking, signing_keys())
+        manage_url = base_url() + url_for("pages.manage_booking", token=token)
+        mail.queue_confirmation_email(db.session, provider, booking, manage_url, now())
+    elif booking.status == BookingStatus.cancelled:
+        mail.queue_cancellation_email(db.session, provider, booking, now())
 
 
 def confirm(token: str) -> tuple[Booking, Provider]:

@@ -313,6 +313,12 @@ def late_cancel_window(provider: Provider, appointment_type: AppointmentType) ->
     return timedelta(hours=provider.late_cancel_hours if hours is None else hours)
 
 
+def is_late_for_client(provider: Provider, booking: Booking, now: datetime) -> bool:
+    """Inside the late-cancel window: a client's cancel forfeits the credit, and a move waits
+    for the provider."""
+    return now > booking.start_at - late_cancel_window(provider, booking.appointment_type)
+
+
 def cancel(
     session: Session,
     provider: Provider,
@@ -333,7 +339,7 @@ def cancel(
     if by != Channel.provider:
         if booking.start_at <= now:
             raise InvalidState("This appointment has already started.")
-        late = now > booking.start_at - late_cancel_window(provider, booking.appointment_type)
+        late = is_late_for_client(provider, booking, now)
     refunded = False
     if booking.credit_spent:
         if late:

@@ -14,6 +14,7 @@ from .errors import Refused
 SHARE_LINK = "widget.share-link"
 CONFIRM_BOOKING = "widget.confirm-booking"
 BOOKING_FORM = "widget.booking-form"
+MANAGE_BOOKING = "widget.manage-booking"
 
 
 def sign(value: Any, keys: Sequence[str], purpose: str) -> str:

@@ -34,6 +34,7 @@ def limited(database_url, clock):
         created = providers.create_provider(
             db.session, name="Dr. Ada", email="ada@example.com", timezone="America/New_York"
         )
+        created.provider.embed_allowed_origins = ["https://clinic.example"]
         db.session.commit()
         http = app.test_client()
         headers = {"Authorization": f"Bearer {created.api_key}"}
@@ -89,6 +90,15 @@ def test_the_confirmation_page_explains_a_rate_limit(limited):
     answers = [http.get("/confirm/nonsense") for _ in range(6)]
     assert [a.status_code for a in answers] == [404] * 5 + [429]
     assert "rate_limited" in answers[-1].get_data(as_text=True)
+
+
+def test_a_rate_limited_embed_page_still_shows_inside_the_providers_site(limited):
+    http, _, links = limited
+    answers = [http.get(f"/embed/{links[0]['token']}") for _ in range(6)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
+    assert "rate_limited" in answers[-1].get_data(as_text=True)
+    assert "https://clinic.example" in answers[-1].headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in answers[-1].headers
 
 
 def test_limits_switched_off_never_refuse(database_url, clock):

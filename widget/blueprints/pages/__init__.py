@@ -4,7 +4,6 @@ from typing import Any
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
-from flask_limiter.errors import RateLimitExceeded
 
 from ...domain.errors import DomainError
 from ...domain.timezones import zone_named
@@ -25,6 +24,16 @@ REASONS = {
         "This hold has expired",
         "The time was released because it was not confirmed in time. Please book again.",
     ),
+    "booking_cancelled": (
+        "This booking was cancelled",
+        "Nothing more to do here. To book again, use your provider's booking page.",
+    ),
+    "booking_moved": (
+        "This booking has moved",
+        "Use the link in the newest email about it.",
+    ),
+    "booking_past": ("This appointment has passed", "It can no longer be changed online."),
+    "booking_closed": ("This booking can no longer be changed", "Contact your provider."),
     "new_clients_only": (
         "This appointment is for new clients",
         "You are already a client: please book through your client portal.",
@@ -107,11 +116,6 @@ def error_page(
     return page, status or status_of(DomainError(message, code=code))
 
 
-@bp.errorhandler(RateLimitExceeded)
-def rate_limited(exc: RateLimitExceeded) -> ResponseReturnValue:
-    return error_page("rate_limited", exc.description or "")
-
-
 @bp.get("/confirm/<token>")
 @read_limit
 def confirm(token: str) -> ResponseReturnValue:
@@ -133,6 +137,7 @@ def confirm(token: str) -> ResponseReturnValue:
     ), (200 if booking.status == BookingStatus.confirmed else 409)
 
 
-from . import booking_page, framing  # noqa: E402  (registers the booking page's routes on bp)
+# Registers the booking page's and the manage links' routes on bp.
+from . import booking_page, framing, manage  # noqa: E402
 
-__all__ = ["REASONS", "booking_page", "bp", "error_page", "framing", "portal_url"]
+__all__ = ["REASONS", "booking_page", "bp", "error_page", "framing", "manage", "portal_url"]

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from flask import Response, current_app, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_limiter.errors import RateLimitExceeded
 
 from ...domain import links, schedule, tokens
 from ...domain.emails import checked_email
@@ -264,12 +265,12 @@ def _step_page(flow: Flow, link: ShareLink, provider: Provider) -> tuple[str, in
     step = _step_of(link, provider, type_id if type_id is not None else offered[0].id)
     start_text = request.args.get("start")
     if start_text is not None:
-        start = _parse_start(start_text, step.zone)
+        start = parse_start(start_text, step.zone)
         if start not in _free_starts(provider, step, start.date()):
             notice = "That time is no longer free. Please choose another."
             return _week_page(flow, link, provider, step, start.date(), notice=notice), 409
         return _details_page(flow, link, provider, step, start), 200
-    return _week_page(flow, link, provider, step, _parse_week(request.args.get("week"))), 200
+    return _week_page(flow, link, provider, step, parse_week(request.args.get("week"))), 200
 
 
 def _step_of(link: ShareLink, provider: Provider, type_id: str | int | None) -> Step:
@@ -290,7 +291,7 @@ def _parse_id(value: str | int | None) -> int:
     return int(text)
 
 
-def _parse_week(text: str | None) -> date | None:
+def parse_week(text: str | None) -> date | None:
     if text is None or text == "":
         return None
     try:
@@ -299,7 +300,7 @@ def _parse_week(text: str | None) -> date | None:
         raise BadRequest("The week in this address is not a date.") from None
 
 
-def _parse_start(text: str, zone: ZoneInfo) -> datetime:
+def parse_start(text: str, zone: ZoneInfo) -> datetime:
     try:
         start = datetime.fromisoformat(text)
     except ValueError:
@@ -453,7 +454,7 @@ class Answer:
 def _submission(flow: Flow, link: ShareLink, provider: Provider) -> tuple[str, int]:
     form = request.form
     step = _step_of(link, provider, form.get("type"))
-    start = _parse_start(form.get("start") or "", step.zone)
+    start = parse_start(form.get("start") or "", step.zone)
     personal = link.client_id is not None
     values = {k: (form.get(k) or "")[:400] for k in ("name", "email")}
     if not _form_token_ok(form.get("form_token"), link):
@@ -583,3 +584,14 @@ def _error_page(
         back_label=back_label,
         **flow.context(),
     )
+
+
+@bp.errorhandler(RateLimitExceeded)
+def rate_limited(exc: RateLimitExceeded) -> Response:
+    """Too many requests: said on a page that, inside a frame, the provider's site may show."""
+    page, status = error_page("rate_limited", exc.description or "")
+    response = make_response(page, status)
+    token = (request.view_args or {}).get("token")
+    if request.path.startswith("/embed/") and token:
+        framable_by(response, allowed_origins(provider_behind(token)))
+    return response
