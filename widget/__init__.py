@@ -8,8 +8,8 @@ from typing import Any
 from flask import Flask
 
 from . import cli, config, mail
-from .blueprints import api, dev, pages
-from .extensions import configure_engine, db, limiter, migrate
+from .blueprints import admin, api, auth, dev, pages, portal
+from .extensions import configure_engine, csrf, db, limiter, migrate
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -27,6 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     limiter.init_app(app)
+    csrf.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     with app.app_context():
         configure_engine(db.engine)
@@ -41,6 +42,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(api.public_bp)
     app.register_blueprint(pages.bp)
+    for bearer_or_signed in (api.bp, api.public_bp, pages.bp):
+        csrf.exempt(bearer_or_signed)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(admin.bp)
     pages.framing.install(app)
     if app.debug or app.config["WIDGET_DEV_MAIL"]:
         app.register_blueprint(dev.bp)

@@ -42,6 +42,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
     if production and DEVELOPMENT_KEY in keys:
         raise ConfigurationError("WIDGET_ENV=production refuses the development key")
 
+    base_url = env.get("WIDGET_BASE_URL", "").rstrip("/")
     database_url = env.get("WIDGET_DATABASE_URL") or (
         "sqlite:///" + str(Path(instance_path) / "widget.db")
     )
@@ -52,7 +53,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "SECRET_KEY_FALLBACKS": list(reversed(keys[:-1])),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {},
-        "WIDGET_BASE_URL": env.get("WIDGET_BASE_URL", "").rstrip("/") or None,
+        "WIDGET_BASE_URL": base_url or None,
         "WIDGET_SMTP_URL": env.get("WIDGET_SMTP_URL") or None,
         "WIDGET_MAIL_FROM": env.get("WIDGET_MAIL_FROM") or "Widget <no-reply@localhost>",
         "WIDGET_DEV_MAIL": False,
@@ -61,6 +62,12 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "RATELIMIT_HEADERS_ENABLED": True,
         "WIDGET_RATELIMIT_SUBMIT": env.get("WIDGET_RATELIMIT_SUBMIT", "30 per minute;300 per day"),
         "WIDGET_RATELIMIT_READ": env.get("WIDGET_RATELIMIT_READ", "600 per minute"),
+        "WIDGET_RATELIMIT_LOGIN": env.get("WIDGET_RATELIMIT_LOGIN", "10 per minute"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production or base_url.startswith("https://"),
+        "PERMANENT_SESSION_LIFETIME": 14 * 24 * 60 * 60,
+        "WTF_CSRF_TIME_LIMIT": 8 * 60 * 60,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "JSON_SORT_KEYS": False,
     }

@@ -4,6 +4,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import DeclarativeBase
 
@@ -17,6 +18,9 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 # Storage and on/off come from RATELIMIT_STORAGE_URI and RATELIMIT_ENABLED (config.py).
 limiter = Limiter(get_remote_address)
+# Every form POST carries a CSRF token; the API (bearer keys) and the cookie-less public
+# booking flow (signed form tokens) are exempted where their blueprints are registered.
+csrf = CSRFProtect()
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from .domain import notify
 from .domain.timezones import zone_named
 from .extensions import db
-from .models import Booking, BookingStatus, OutboxMessage, Provider, utcnow
+from .models import Booking, BookingStatus, Client, OutboxMessage, Provider, utcnow
 
 SMTP_TIMEOUT_SECONDS = 20
 CLAIM_LEASE = timedelta(minutes=10)
@@ -47,28 +47,47 @@ def _when(provider: Provider, booking: Booking) -> str:
 def _queue(
     session: Session,
     provider: Provider,
-    booking: Booking,
+    recipient: str | None,
     name: str,
     subject: str,
     now: datetime,
     *,
-    invite: bool,
+    booking: Booking | None = None,
+    invite: bool = False,
     **context: Any,
 ) -> None:
-    """Email `name` about `booking` to its visitor: text and HTML (which escapes what visitors
-    typed), and the calendar event when `invite`."""
-    assert booking.email is not None
-    values = {"provider": provider, "booking": booking, "when": _when(provider, booking)}
+    """Email `name` from `provider`: text and HTML (which escapes what visitors typed), and
+    the booking's calendar event when `invite`."""
+    assert recipient is not None
+    values: dict[str, Any] = {"provider": provider, "booking": booking}
+    if booking is not None:
+        values["when"] = _when(provider, booking)
     notify.queue_email(
         session,
-        recipient=booking.email,
+        recipient=recipient,
         subject=subject,
         text_body=render_template(f"email/{name}.txt", **values, **context),
         html_body=render_template(f"email/{name}.html", **values, **context),
-        ics=booking_invite(provider, booking, now) if invite else None,
+        ics=booking_invite(provider, booking, now) if booking is not None and invite else None,
         now=now,
         provider_id=provider.id,
-        booking_id=booking.id,
+        booking_id=booking.id if booking is not None else None,
+    )
+
+
+def queue_login_email(
+    session: Session, provider: Provider, client: Client, login_url: str, now: datetime
+) -> None:
+    subject = f"Your login link for {provider.name}"
+    _queue(session, provider, client.email, "login", subject, now, client=client, url=login_url)
+
+
+def queue_password_email(
+    session: Session, provider: Provider, client: Client, password_url: str, now: datetime
+) -> None:
+    subject = f"Set your password for {provider.name}"
+    _queue(
+        session, provider, client.email, "password", subject, now, client=client, url=password_url
     )
 
 
@@ -76,7 +95,16 @@ def queue_hold_email(
     session: Session, provider: Provider, booking: Booking, confirm_url: str, now: datetime
 ) -> None:
     subject = f"Confirm your booking with {provider.name}"
-    _queue(session, provider, booking, "hold", subject, now, invite=False, confirm_url=confirm_url)
+    _queue(
+        session,
+        provider,
+        booking.email,
+        "hold",
+        subject,
+        now,
+        booking=booking,
+        confirm_url=confirm_url,
+    )
 
 
 def queue_confirmation_email(
@@ -86,10 +114,11 @@ def queue_confirmation_email(
     _queue(
         session,
         provider,
-        booking,
+        booking.email,
         "confirmation",
         subject,
         now,
+        booking=booking,
         invite=True,
         manage_url=manage_url,
     )
@@ -100,7 +129,9 @@ def queue_cancellation_email(
 ) -> None:
     """Says what happened to the credit, and withdraws the calendar event."""
     subject = f"Cancelled: {booking.appointment_type.name} with {provider.name}"
-    _queue(session, provider, booking, "cancellation", subject, now, invite=True)
+    _queue(
+        session, provider, booking.email, "cancellation", subject, now, booking=booking, invite=True
+    )
 
 
 def _uid_domain() -> str:

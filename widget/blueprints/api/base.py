@@ -38,6 +38,8 @@ STATUS = {
     "booking_moved": 410,
     "booking_past": 410,
     "booking_closed": 410,
+    "link_used": 410,
+    "csrf_failed": 400,
     "new_clients_only": 403,
     "existing_clients_only": 403,
     "login_required": 403,

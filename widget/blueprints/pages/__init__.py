@@ -34,6 +34,11 @@ REASONS = {
     ),
     "booking_past": ("This appointment has passed", "It can no longer be changed online."),
     "booking_closed": ("This booking can no longer be changed", "Contact your provider."),
+    "csrf_failed": (
+        "This form has expired",
+        "Go back, reload the page and send the form again. Nothing was changed.",
+    ),
+    "link_used": ("This link has been used already", "Ask for a new one."),
     "new_clients_only": (
         "This appointment is for new clients",
         "You are already a client: please book through your client portal.",
