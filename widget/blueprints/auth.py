@@ -75,7 +75,7 @@ login_limit = limiter.limit(_login_limit, methods=["POST"], key_func=get_remote_
 
 @bp.app_errorhandler(CSRFError)
 def form_expired(exc: CSRFError) -> ResponseReturnValue:
-    return error_page("csrf_failed", exc.description or "")
+    return error_page("csrf_failed")
 
 
 def _safe_next(default: str) -> str:
@@ -85,6 +85,18 @@ def _safe_next(default: str) -> str:
     if target.startswith("/") and not target.startswith("//") and not parts.netloc:
         return target
     return default
+
+
+def _log_in(**account: int) -> None:
+    """One account per browser: logging in as someone ends any other login in this session.
+
+    The cookie is signed and holds no server-side id, so there is no session to fixate;
+    the CSRF token is kept so forms already open keep working.
+    """
+    session.pop("provider_id", None)
+    session.pop("client_id", None)
+    session.update(account)
+    session.permanent = True
 
 
 # Providers
@@ -110,9 +122,7 @@ def provider_login() -> ResponseReturnValue:
     if form.validate_on_submit():
         provider = accounts.provider_by_login(db.session, form.email.data, form.password.data)
         if provider is not None:
-            session.clear()
-            session["provider_id"] = provider.id
-            session.permanent = True
+            _log_in(provider_id=provider.id)
             return redirect(_safe_next(url_for("admin.home")))
         failed = True
     status = 401 if failed else (422 if form.errors else 200)
@@ -153,12 +163,6 @@ def client_required(view: View) -> View:
     return run
 
 
-def _log_in_client(client: Client) -> None:
-    session.clear()
-    session["client_id"] = client.id
-    session.permanent = True
-
-
 @bp.route("/portal/<slug>/login", methods=["GET", "POST"])
 @login_limit
 def client_login(slug: str) -> ResponseReturnValue:
@@ -185,7 +189,7 @@ def client_login(slug: str) -> ResponseReturnValue:
         if client is not None:
             client.last_login_at = now()
             db.session.commit()
-            _log_in_client(client)
+            _log_in(client_id=client.id)
             return redirect(next_path)
         failed = True
     page = render_template(
@@ -216,7 +220,7 @@ def magic_link(slug: str, token: str) -> ResponseReturnValue:
         db.session.rollback()
         return error_page(exc.code, exc.message)
     db.session.commit()
-    _log_in_client(client)
+    _log_in(client_id=client.id)
     return redirect(_safe_next(url_for("portal.home", slug=slug)))
 
 
