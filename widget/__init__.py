@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, config, mail
+from . import cli, config, demo, mail
 from .blueprints import admin, api, auth, dev, pages, portal
 from .extensions import configure_engine, csrf, db, limiter, migrate
 
@@ -48,8 +48,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(portal.bp)
     app.register_blueprint(admin.bp)
     pages.framing.install(app)
-    if app.debug or app.config["WIDGET_DEV_MAIL"]:
-        app.register_blueprint(dev.bp)
+    app.register_blueprint(dev.bp)
+    app.register_blueprint(demo.bp)
     mail.init_app(app)
     api.register_error_handlers(app)
     cli.register(app)

@@ -3,12 +3,16 @@
 import os
 
 import click
-from flask import Flask
-from flask.cli import AppGroup, FlaskGroup
+import flask_migrate
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from sqlalchemy import text
 from werkzeug.security import generate_password_hash
+from werkzeug.serving import run_simple
 
-from . import mail
-from .domain import credits, idempotency, providers
+from . import demo, mail
+from .blueprints.link_flow import signing_keys
+from .domain import credits, idempotency, links, providers
 from .domain.errors import DomainError
 from .extensions import db
 from .models import utcnow
@@ -67,11 +71,50 @@ def deliver_outbox_command(limit: int) -> None:
     click.echo(f"failed: {counts.failed}")
 
 
+@click.command("demo")
+@with_appcontext
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--reset", is_flag=True, help="Drop every table and seed the demo afresh.")
+@click.option("--no-serve", is_flag=True, help="Seed and print the URLs, then exit.")
+def demo_command(host: str, port: int, reset: bool, no_serve: bool) -> None:
+    """Seed a demo practice (idempotent) and serve it with a sample provider website."""
+    base = f"http://{host}:{port}"
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.config.update(WIDGET_DEMO=True, WIDGET_DEV_MAIL=True, WIDGET_BASE_URL=base)
+    with app.app_context():
+        if reset:
+            db.drop_all()
+            db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            db.session.commit()
+        flask_migrate.upgrade()
+        practice = demo.seed(db.session, utcnow(), base)
+        db.session.commit()
+        slug = practice.provider.slug
+        lines = [
+            "Widget demo "
+            + ("seeded" if practice.created else "found (use --reset to start over)"),
+            f"  database:           {db.engine.url.render_as_string(hide_password=True)}",
+            f"  sample website:     {base}/demo/",
+            f"  booking page:       {base}/l/{links.token_for(practice.link, signing_keys())}",
+            f"  dashboard:          {base}/admin/  (login {demo.EMAIL} / {demo.PASSWORD})",
+            f"  client portal:      {base}/portal/{slug}/  (clients kim@, lee@, sam@example.com)",
+            f"  Kim's magic link:   {base}{demo.magic_link_path(practice, signing_keys())}"
+            "  (15 minutes, once)",
+            f"  emails sent:        {base}/dev/mail",
+            f"  API key:            {practice.api_key}  (new on every run)",
+        ]
+        click.echo("\n".join(lines))
+    if not no_serve:
+        run_simple(host, port, app, threaded=True)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(create_provider_command)
     app.cli.add_command(credits_cli)
     app.cli.add_command(idempotency_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(demo_command)
 
 
 def main() -> None:

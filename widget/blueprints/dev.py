@@ -1,13 +1,13 @@
 """The outbox as a page, for development: read the emails and click their links.
 
-Registered only in debug mode or with WIDGET_DEV_MAIL (tests): elsewhere these paths
-do not exist, since every email, with its confirmation links, would be public.
+Open only in debug mode or with WIDGET_DEV_MAIL (tests, `widget demo`): elsewhere these
+paths answer 404, since every email, with its confirmation links, would be public.
 """
 
 import re
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 
@@ -15,6 +15,13 @@ from ..extensions import db
 from ..models import OutboxMessage
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
+
+
+@bp.before_request
+def only_in_development() -> None:
+    if not (current_app.debug or current_app.config.get("WIDGET_DEV_MAIL")):
+        abort(404)
+
 
 SHOWN = 200
 URL = re.compile(r"https?://[^\s<>\"']+")
