@@ -2,7 +2,13 @@
 
 import pytest
 
+from widget import create_app
 from widget.config import DEVELOPMENT_KEY, ConfigurationError, from_environment
+from widget.domain import appointment_types, providers
+from widget.extensions import db
+from widget.models import Provider
+
+from .conftest import app_config
 
 
 def test_keys_are_listed_oldest_first_and_the_newest_signs():
@@ -32,3 +38,45 @@ def test_rate_limits_can_be_turned_off_for_benchmarks():
     assert (
         from_environment("/tmp/i", {"WIDGET_RATELIMIT_ENABLED": "0"})["RATELIMIT_ENABLED"] is False
     )
+
+
+def test_session_cookies_are_secure_in_production_or_behind_https():
+    assert from_environment("/tmp/i", {})["SESSION_COOKIE_SECURE"] is False
+    https = {"WIDGET_BASE_URL": "https://book.clinic.example"}
+    assert from_environment("/tmp/i", https)["SESSION_COOKIE_SECURE"] is True
+    production = {"WIDGET_ENV": "production", "WIDGET_SECRET_KEYS": "k" * 32}
+    assert from_environment("/tmp/i", production)["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    ("hops", "expected"), [(0, "http://localhost/l/"), (1, "https://clinic.example/l/")]
+)
+def test_only_a_trusted_proxy_names_the_public_host_of_links(database_url, hops, expected):
+    app = create_app(app_config(database_url, WIDGET_PROXY_HOPS=hops))
+    with app.app_context():
+        key = providers.create_provider(
+            db.session, name="Ada", email="ada@example.com", timezone="UTC"
+        ).api_key
+        kind = appointment_types.create_appointment_type(
+            db.session,
+            db.session.scalars(db.select(Provider)).one(),
+            {
+                "name": "Intro",
+                "duration_minutes": 30,
+                "audience": "new_clients",
+                "requires_credit": False,
+            },
+        )
+        db.session.commit()
+        answer = app.test_client().post(
+            "/api/v1/share-links",
+            json={"appointment_type_ids": [kind.id]},
+            headers={
+                "Authorization": f"Bearer {key}",
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "clinic.example",
+            },
+        )
+        assert answer.get_json()["url"].startswith(expected)
+        db.session.remove()
+        db.engine.dispose()

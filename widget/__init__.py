@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, config, demo, mail
 from .blueprints import admin, api, auth, dev, pages, portal
@@ -25,6 +26,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    hops = app.config["WIDGET_PROXY_HOPS"]
+    if hops:
+        # Behind a reverse proxy: trust its X-Forwarded-For/-Proto/-Host, and only its own.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     limiter.init_app(app)
     csrf.init_app(app)

@@ -62,6 +62,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "RATELIMIT_HEADERS_ENABLED": True,
         "WIDGET_RATELIMIT_SUBMIT": env.get("WIDGET_RATELIMIT_SUBMIT", "30 per minute;300 per day"),
         "WIDGET_RATELIMIT_READ": env.get("WIDGET_RATELIMIT_READ", "600 per minute"),
+        "WIDGET_PROXY_HOPS": int(env.get("WIDGET_PROXY_HOPS") or 0),
         "WIDGET_RATELIMIT_LOGIN": env.get("WIDGET_RATELIMIT_LOGIN", "10 per minute"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
