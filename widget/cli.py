@@ -10,7 +10,7 @@ from sqlalchemy import text
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import run_simple
 
-from . import demo, mail
+from . import demo, outbox
 from .blueprints.link_flow import signing_keys
 from .domain import credits, idempotency, links, providers
 from .domain.errors import DomainError
@@ -63,12 +63,16 @@ def prune_idempotency_command() -> None:
 
 
 @outbox_cli.command("deliver")
-@click.option("--limit", default=mail.DELIVERY_LIMIT, show_default=True, help="At most this many.")
+@click.option(
+    "--limit", default=outbox.DELIVERY_LIMIT, show_default=True, help="At most this many of each."
+)
 def deliver_outbox_command(limit: int) -> None:
-    """Send the emails that are due, retrying failed ones (run it from a scheduler, each minute)."""
-    counts = mail.deliver_due_mail(limit=limit)
-    click.echo(f"sent: {counts.sent}")
-    click.echo(f"failed: {counts.failed}")
+    """Send the emails and webhook calls that are due, retrying failed ones (run it each minute)."""
+    counts = outbox.deliver_everything(limit=limit)
+    click.echo(f"sent: {sum(c.sent for c in counts.values())}")
+    click.echo(f"failed: {sum(c.failed for c in counts.values())}")
+    for kind, count in counts.items():
+        click.echo(f"  {kind}: {count.sent} sent, {count.failed} failed")
 
 
 @click.command("demo")

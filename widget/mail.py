@@ -1,8 +1,7 @@
-"""Booking emails: what each one says, written to the outbox, and their delivery.
+"""Emails: what each one says, written to the outbox, and how they reach SMTP.
 
-A request only writes to the outbox. What it queued is handed to SMTP when the
-server closes its response (after the commit and after the answer went out), and
-`flask --app widget outbox deliver` retries whatever failed.
+A request only writes to the outbox; `widget.outbox` hands what it committed to
+`deliver_due_mail` once the response has gone out, and retries what failed.
 """
 
 import logging
@@ -10,32 +9,23 @@ import smtplib
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import icalendar
-from flask import Flask, current_app, g, has_request_context, render_template, request
-from flask.wrappers import Response
-from sqlalchemy import event, select
+from flask import current_app, has_request_context, render_template, request
 from sqlalchemy.orm import Session
 
+from . import outbox
 from .domain import notify
 from .domain.timezones import zone_named
 from .extensions import db
-from .models import Booking, BookingStatus, Client, OutboxMessage, Provider, utcnow
+from .models import Booking, BookingStatus, Client, OutboxMessage, Provider
 
 SMTP_TIMEOUT_SECONDS = 20
-CLAIM_LEASE = timedelta(minutes=10)
-"""How long a claimed message is hidden from other runs: far longer than one send can take."""
-MAX_RETRY_DELAY = timedelta(hours=1)
-DELIVERY_LIMIT = 100
-
-_QUEUED = "outbox_queued"
-_COMMITTED = "outbox_committed"
 
 
 def _when(provider: Provider, booking: Booking) -> str:
@@ -193,17 +183,6 @@ def outbox_email(message: OutboxMessage, sender: str) -> EmailMessage:
     return email
 
 
-@dataclass(frozen=True)
-class DeliveryCounts:
-    sent: int = 0
-    failed: int = 0
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """1, 2, 4 ... minutes after the first, second, third failure; at most an hour."""
-    return min(timedelta(minutes=2 ** min(attempts - 1, 6)), MAX_RETRY_DELAY)
-
-
 class SmtpTransport:
     """One connection for a delivery run, opened on first use.
 
@@ -223,7 +202,7 @@ class SmtpTransport:
             try:
                 self.connection = smtp_connection(self.url)
             except Exception as exc:
-                self.unreachable = _describe(exc)
+                self.unreachable = outbox.describe(exc)
                 raise
         try:
             self.connection.send_message(outbox_email(message, sender))
@@ -292,32 +271,6 @@ def _transport(
         smtp.close()
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:2000]
-
-
-def _claim_next(session: Session, now: datetime, ids: set[int] | None) -> OutboxMessage | None:
-    """Take one due message and hide it from other runs for the lease, in a short transaction.
-
-    On PostgreSQL, SKIP LOCKED lets concurrent runs pass each other's claims; SQLite's
-    BEGIN IMMEDIATE serialises them. The send itself happens outside any transaction.
-    """
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    if ids is not None:
-        query = query.where(OutboxMessage.id.in_(ids))
-    message = session.scalars(query).first()
-    if message is not None:
-        message.next_attempt_at = now + CLAIM_LEASE
-    session.commit()
-    return message
-
-
 def deliver_outbox(
     session: Session,
     *,
@@ -325,97 +278,32 @@ def deliver_outbox(
     sender: str,
     now: datetime,
     logger: logging.Logger,
-    limit: int = DELIVERY_LIMIT,
+    limit: int = outbox.DELIVERY_LIMIT,
     ids: set[int] | None = None,
-) -> DeliveryCounts:
-    """Send what is due (only `ids`, when given). A failure is recorded on the message
-    for a later retry with backoff, never raised: the outbox is the retry queue."""
-    sent = failed = 0
+) -> outbox.DeliveryCounts:
+    """Send the emails that are due (only `ids`, when given), over one SMTP connection."""
     with _transport(smtp_url, logger) as transport:
-        while sent + failed < limit:
-            message = _claim_next(session, now, ids)
-            if message is None:
-                break
-            message.attempts += 1
-            try:
-                transport(message, sender)
-            except Exception as exc:
-                message.last_error = _describe(exc)
-                message.next_attempt_at = now + retry_delay(message.attempts)
-                failed += 1
-                logger.warning(
-                    "outbox message %s not sent (attempt %s, retry after %s): %s",
-                    message.id,
-                    message.attempts,
-                    message.next_attempt_at.isoformat(),
-                    message.last_error,
-                )
-            else:
-                message.sent_at = now
-                message.last_error = None
-                sent += 1
-            session.commit()
-    return DeliveryCounts(sent=sent, failed=failed)
+        return outbox.deliver_due(
+            session,
+            OutboxMessage,
+            lambda message: transport(message, sender),
+            at=now,
+            logger=logger,
+            limit=limit,
+            ids=ids,
+        )
 
 
-def _now() -> datetime:
-    """The app's clock: tests set WIDGET_CLOCK to travel in time."""
-    clock: Callable[[], datetime] = current_app.config.get("WIDGET_CLOCK") or utcnow
-    return clock()
-
-
-def deliver_due_mail(*, limit: int = DELIVERY_LIMIT, ids: set[int] | None = None) -> DeliveryCounts:
+def deliver_due_mail(
+    *, limit: int = outbox.DELIVERY_LIMIT, ids: set[int] | None = None
+) -> outbox.DeliveryCounts:
     """deliver_outbox with this app's settings and clock."""
     return deliver_outbox(
         db.session(),
         smtp_url=current_app.config["WIDGET_SMTP_URL"],
         sender=current_app.config["WIDGET_MAIL_FROM"],
-        now=_now(),
+        now=outbox.now(),
         logger=current_app.logger,
         limit=limit,
         ids=ids,
     )
-
-
-@event.listens_for(Session, "after_flush")
-def _note_queued(session: Session, _flush_context: object) -> None:
-    queued = {row.id for row in session.new if isinstance(row, OutboxMessage)}
-    if queued:
-        session.info.setdefault(_QUEUED, set()).update(queued)
-
-
-@event.listens_for(Session, "after_commit")
-def _note_committed(session: Session) -> None:
-    """Only committed mail is delivered, and only the request that committed it hands it on."""
-    queued = session.info.pop(_QUEUED, None)
-    if queued and has_request_context():
-        g.setdefault(_COMMITTED, set()).update(queued)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_QUEUED, None)
-
-
-def _deliver_after_response(app: Flask, ids: set[int]) -> None:
-    """Runs when the server closes the response, in an app context (and session) of its own."""
-    with app.app_context():
-        try:
-            deliver_due_mail(ids=ids)
-        except Exception:
-            app.logger.exception(
-                "outbox delivery after a response failed; `outbox deliver` retries"
-            )
-
-
-def _hand_on_committed_mail(response: Response) -> Response:
-    ids: set[int] | None = g.pop(_COMMITTED, None)
-    if ids:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        response.call_on_close(lambda: _deliver_after_response(app, ids))
-    return response
-
-
-def init_app(app: Flask) -> None:
-    """Deliver the mail a request committed once its response has gone out."""
-    app.after_request(_hand_on_committed_mail)

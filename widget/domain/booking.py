@@ -24,7 +24,7 @@ from ..models import (
     Client,
     Provider,
 )
-from . import credits, policy
+from . import credits, policy, webhooks
 from .availability import Interval, free_slots
 from .clients import create_client, is_existing
 from .errors import InvalidState, NotFound, Refused
@@ -240,6 +240,8 @@ def book(
     session.add(booking)
     flush_or_taken(session)
     spend(session, provider, booking, client, decision, now)
+    webhooks.booking_event(session, booking, "booking.created", now)
+    webhooks.booking_event(session, booking, "booking.confirmed", now)
     return booking
 
 
@@ -353,6 +355,7 @@ def cancel(
     booking.cancel_reason = reason
     booking.late_cancellation = late
     booking.credit_refunded = refunded
+    webhooks.booking_event(session, booking, "booking.cancelled", now)
     session.flush()
     return Cancellation(booking, refunded)
 

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..models import AppointmentType, Booking, CreditBalance, CreditEntry, CreditLot, EntryKind
+from . import webhooks
 from .errors import InvalidState, Refused, ValidationFailed
 from .policy import may_spend
 
@@ -75,6 +76,20 @@ def _append(
         **refs,
     )
     session.add(entry)
+    webhooks.emit(
+        session,
+        provider_id,
+        "credits.changed",
+        {
+            "client_id": account.client_id,
+            "appointment_type_id": account.appointment_type_id,
+            "kind": kind.value,
+            "delta": delta,
+            "balance": account.balance,
+            **{name: value for name, value in refs.items() if name.endswith("_id")},
+        },
+        now,
+    )
     return entry
 
 

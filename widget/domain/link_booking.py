@@ -25,7 +25,7 @@ from ..models import (
     Verification,
 )
 from . import booking as bookings
-from . import links, policy
+from . import links, policy, webhooks
 from .clients import client_by_email, create_client
 from .emails import checked_email
 from .errors import NotFound, Refused, ValidationFailed
@@ -117,6 +117,7 @@ def _hold(
     )
     session.add(hold)
     bookings.flush_or_taken(session)
+    webhooks.booking_event(session, hold, "booking.created", now)
     return hold
 
 
@@ -163,4 +164,5 @@ def confirm_hold(session: Session, booking_id: int, now: datetime) -> Confirmati
     booking.client_id = client.id
     booking.status = BookingStatus.confirmed
     bookings.spend(session, provider, booking, client, decision, now)
+    webhooks.booking_event(session, booking, "booking.confirmed", now)
     return Confirmation(booking, decided_now=True)

@@ -1,7 +1,15 @@
 """The JSON API under /api/v1 (API.md)."""
 
-from . import bookings, provider
+from . import bookings, provider, webhooks
 from .base import IdConverter, bp, register_error_handlers
 from .links import public_bp
 
-__all__ = ["IdConverter", "bookings", "bp", "provider", "public_bp", "register_error_handlers"]
+__all__ = [
+    "IdConverter",
+    "bookings",
+    "bp",
+    "provider",
+    "public_bp",
+    "register_error_handlers",
+    "webhooks",
+]

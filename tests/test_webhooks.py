@@ -1,0 +1,172 @@
+"""Webhooks: a provider's endpoint on loopback hears about bookings and credits, signed,
+after the change commits, and again later if it was down."""
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from widget.extensions import db
+from widget.models import WebhookDelivery
+
+from .blueprints.api.helpers import created, expect_error, invalid_fields, ok
+
+MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+WEEK = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
+
+
+class Receiver:
+    """An HTTP server on a free loopback port that records what it is sent."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.calls.append({"headers": dict(self.headers), "body": body})
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def events(self) -> list[str]:
+        return [json.loads(call["body"])["type"] for call in self.calls]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    running = Receiver()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def practice(api, make_type, make_client, make_package, buy):
+    ok(api.put("/api/v1/availability", json={"weekly": WEEK}))
+    follow_up = make_type(duration_minutes=30)
+    person = make_client()
+    buy(person["id"], make_package([{"appointment_type_id": follow_up["id"], "quantity": 2}])["id"])
+    return follow_up, person
+
+
+def subscribe(api, receiver, events):
+    return created(api.post("/api/v1/webhooks", json={"url": receiver.url, "events": events}))
+
+
+def book(api, follow_up, person):
+    response = api.post(
+        "/api/v1/bookings",
+        json={
+            "client_id": person["id"],
+            "appointment_type_id": follow_up["id"],
+            "start": MONDAY.isoformat(),
+        },
+    )
+    response.close()  # the server hands committed rows on when it closes the response
+    return created(response)
+
+
+def test_a_booking_is_announced_signed_after_it_commits(api, receiver, practice):
+    follow_up, person = practice
+    hook = subscribe(api, receiver, ["booking.created", "booking.confirmed", "credits.changed"])
+    made = book(api, follow_up, person)
+    assert receiver.events() == ["credits.changed", "booking.created", "booking.confirmed"]
+    call = receiver.calls[1]
+    body = json.loads(call["body"])
+    assert body["data"]["id"] == made["id"] and body["data"]["client_id"] == person["id"]
+    stamp, signature = (
+        part.split("=", 1)[1] for part in call["headers"]["Widget-Signature"].split(",")
+    )
+    expected = hmac.new(
+        hook["secret"].encode(), f"{stamp}.".encode() + call["body"], hashlib.sha256
+    ).hexdigest()
+    assert hmac.compare_digest(signature, expected)
+    assert call["headers"]["Widget-Event"] == "booking.created"
+    credits = json.loads(receiver.calls[0]["body"])["data"]
+    assert (credits["kind"], credits["delta"], credits["balance"]) == ("booking", -1, 1)
+
+
+def test_an_endpoint_hears_only_the_events_it_chose(api, receiver, practice):
+    follow_up, person = practice
+    subscribe(api, receiver, ["booking.cancelled"])
+    made = book(api, follow_up, person)
+    assert receiver.events() == []
+    api.post(f"/api/v1/bookings/{made['id']}/cancel").close()
+    assert receiver.events() == ["booking.cancelled"]
+    assert json.loads(receiver.calls[0]["body"])["data"]["status"] == "cancelled"
+
+
+def test_a_refused_booking_announces_nothing(api, receiver, practice, make_client):
+    follow_up, _ = practice
+    subscribe(api, receiver, ["booking.created", "credits.changed"])
+    broke = make_client()
+    response = api.post(
+        "/api/v1/bookings",
+        json={
+            "client_id": broke["id"],
+            "appointment_type_id": follow_up["id"],
+            "start": MONDAY.isoformat(),
+        },
+    )
+    response.close()
+    expect_error(response, 403, "insufficient_credits")
+    assert receiver.calls == []
+    assert db.session.scalar(db.select(db.func.count()).select_from(WebhookDelivery)) == 0
+
+
+def test_an_endpoint_that_was_down_gets_the_event_later(app, api, receiver, practice, clock):
+    follow_up, person = practice
+    hook = subscribe(api, receiver, ["booking.created"])
+    receiver.status = 500
+    book(api, follow_up, person)
+    log = ok(api.get(f"/api/v1/webhooks/{hook['id']}/deliveries"))["deliveries"]
+    assert [(d["attempts"], d["last_status"], d["delivered_at"]) for d in log] == [(1, 500, None)]
+    receiver.status = 204
+    clock.advance(minutes=1)
+    result = app.test_cli_runner().invoke(args=["outbox", "deliver"])
+    assert "webhook_deliveries: 1 sent" in result.output
+    log = ok(api.get(f"/api/v1/webhooks/{hook['id']}/deliveries"))["deliveries"]
+    assert [(d["attempts"], d["last_status"]) for d in log] == [(2, 204)]
+    assert log[0]["delivered_at"] is not None
+    assert len(receiver.calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"url": "ftp://x", "events": ["booking.created"]}, {"url"}),
+        ({"url": "https://clinic.example/h", "events": []}, {"events"}),
+        ({"url": "https://clinic.example/h", "events": ["booking.exploded"]}, {"events"}),
+        ({"events": ["booking.created"]}, {"url"}),
+    ],
+)
+def test_bad_endpoints_are_refused_with_the_field_named(api, body, fields):
+    assert invalid_fields(api.post("/api/v1/webhooks", json=body)) == fields
+
+
+def test_another_providers_endpoint_is_not_found(api, create_provider, receiver):
+    hook = subscribe(api, receiver, ["booking.created"])
+    stranger = create_provider().api
+    expect_error(stranger.delete(f"/api/v1/webhooks/{hook['id']}"), 404, "not_found")
+    expect_error(stranger.get(f"/api/v1/webhooks/{hook['id']}/deliveries"), 404, "not_found")
+    assert ok(api.delete(f"/api/v1/webhooks/{hook['id']}"))["id"] == hook["id"]
+    assert ok(api.get("/api/v1/webhooks"))["webhooks"] == []

@@ -1,0 +1,65 @@
+"""Sending webhook deliveries: a signed POST each, retried with backoff from the outbox.
+
+Every call carries `Widget-Signature: t=<unix time>,v1=<hex>`, where v1 is the
+HMAC-SHA256 of "<t>.<body>" under the endpoint's secret. A receiver recomputes it
+and refuses old timestamps, so a captured call cannot be replayed later (README).
+"""
+
+import hashlib
+import hmac
+import json
+import urllib.error
+import urllib.request
+
+from flask import current_app
+
+from . import outbox
+from .extensions import db
+from .models import WebhookDelivery, WebhookEndpoint
+
+TIMEOUT_SECONDS = 10
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    signed = f"{timestamp}.".encode() + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def post(delivery: WebhookDelivery) -> None:
+    """One attempt; anything but a 2xx answer is a failure to retry."""
+    endpoint = db.session.get(WebhookEndpoint, delivery.endpoint_id)
+    assert endpoint is not None
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = int(outbox.now().timestamp())
+    request = urllib.request.Request(
+        endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Widget-Webhooks/1",
+            "Widget-Event": delivery.event,
+            "Widget-Delivery": str(delivery.id),
+            "Widget-Signature": f"t={timestamp},v1={signature(endpoint.secret, timestamp, body)}",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            delivery.last_status = response.status
+    except urllib.error.HTTPError as exc:
+        delivery.last_status = exc.code
+        raise
+
+
+def deliver_due_webhooks(
+    *, limit: int = outbox.DELIVERY_LIMIT, ids: set[int] | None = None
+) -> outbox.DeliveryCounts:
+    return outbox.deliver_due(
+        db.session(),
+        WebhookDelivery,
+        post,
+        at=outbox.now(),
+        logger=current_app.logger,
+        limit=limit,
+        ids=ids,
+    )
