@@ -85,6 +85,22 @@ def test_every_other_page_and_answer_forbids_framing(client, api, link, discover
     assert all(forbids_framing(r) for r in responses), [r.headers for r in responses]
 
 
+def test_every_answer_forbids_mime_sniffing_and_full_referrers(client, api, link):
+    responses = [
+        client.get(f"/l/{link['token']}"),
+        client.get(f"/embed/{link['token']}"),
+        client.get("/confirm/nonsense"),
+        api.get("/api/v1/settings"),
+        client.get("/static/widget.css"),
+        client.get("/admin/login"),
+        client.get("/no-such-page"),
+    ]
+    for response in responses:
+        response.close()
+        assert response.headers["X-Content-Type-Options"] == "nosniff", response.request.path
+        assert response.headers["Referrer-Policy"] == "same-origin", response.request.path
+
+
 def test_the_full_page_keeps_scripts_and_forms_to_its_own_origin(client, link):
     policy = client.get(f"/l/{link['token']}").headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "form-action 'self'" in policy

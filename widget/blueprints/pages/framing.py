@@ -39,5 +39,13 @@ def not_framable(response: Response) -> Response:
     return response
 
 
+def baseline_headers(response: Response) -> Response:
+    """On every response: no MIME sniffing, and no full URLs (tokens) leaked in Referer."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
 def install(app: Flask) -> None:
     app.after_request(not_framable)
+    app.after_request(baseline_headers)
