@@ -1,6 +1,8 @@
 """HTML pages of the public flow: confirmation links and the error page for every reason code."""
 
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
@@ -90,9 +92,21 @@ PORTAL_CODES = frozenset({"new_clients_only", "login_required"})
 """Refusals an existing client gets past by logging in to the portal."""
 
 
-def portal_url(provider: Provider) -> str:
-    """The provider's client portal, where existing clients log in (always opened top level)."""
-    return f"/portal/{provider.slug}/"
+def portal_url(
+    provider: Provider,
+    appointment_type_id: int | None = None,
+    start: datetime | None = None,
+    tz: str | None = None,
+) -> str:
+    """The provider's client portal, where existing clients log in (always opened top level).
+
+    With the type (and start) the visitor chose, the portal's booking step for that
+    slot, which the login sends them back to.
+    """
+    if appointment_type_id is None:
+        return f"/portal/{provider.slug}/"
+    slot = {"type": appointment_type_id, "start": start.isoformat() if start else None, "tz": tz}
+    return f"/portal/{provider.slug}/book?" + urlencode({k: v for k, v in slot.items() if v})
 
 
 def error_page(
@@ -101,14 +115,18 @@ def error_page(
     *,
     status: int | None = None,
     provider: Provider | None = None,
+    slot: tuple[int, datetime | None, str | None] | None = None,
     **context: Any,
 ) -> tuple[str, int]:
     """The page for a reason code: what happened, what to do next, and the code itself.
 
-    With the provider known, refusals that a login would lift link to its portal.
+    With the provider known, refusals that a login would lift link to its portal, back
+    to the `slot` (type id, start, zone) the visitor chose when it is known.
     """
     title, advice = REASONS.get(code, ("Something went wrong", message))
-    portal = portal_url(provider) if provider is not None and code in PORTAL_CODES else None
+    portal = None
+    if provider is not None and code in PORTAL_CODES:
+        portal = portal_url(provider, *(slot or ()))
     page = render_template(
         "pages/error.html",
         code=code,
@@ -130,9 +148,13 @@ def confirm(token: str) -> ResponseReturnValue:
         db.session.commit()  # an expired hold stays marked expired
         return error_page(exc.code, exc.message)
     db.session.commit()
-    if booking.status == BookingStatus.refused:
-        return error_page(booking.refusal_reason or "invalid_state", provider=provider)
     zone = zone_named(booking.timezone or provider.timezone)
+    if booking.status == BookingStatus.refused:
+        return error_page(
+            booking.refusal_reason or "invalid_state",
+            provider=provider,
+            slot=(booking.appointment_type_id, booking.start_at.astimezone(zone), booking.timezone),
+        )
     return render_template(
         "pages/confirmed.html",
         booking=booking,

@@ -31,7 +31,7 @@ from .. import link_flow
 from ..api.base import MAX_ID, now, parse_mapping
 from ..api.schemas import LinkBookingFields
 from ..limits import read_limit, submission_limit
-from . import bp, error_page
+from . import PORTAL_CODES, bp, error_page
 from .framing import PAGE_POLICY, framable_by
 
 FORM_TOKEN_MAX_AGE = 2 * 60 * 60
@@ -562,7 +562,23 @@ def _error(flow: Flow, exc: DomainError, provider: Provider | None) -> tuple[str
         )
     if exc.code in {"bad_request", "not_found", "type_not_public"}:
         return _error_page(flow, exc.code, exc.message, provider, back_url=flow.url())
+    if exc.code in PORTAL_CODES:
+        return _error_page(flow, exc.code, exc.message, provider, slot=_chosen_slot(provider))
     return _error_page(flow, exc.code, exc.message, provider)
+
+
+def _chosen_slot(provider: Provider | None) -> tuple[int, datetime | None, str | None] | None:
+    """The type, start and zone the visitor picked, for the portal to offer after a login."""
+    args = request.values
+    type_id = _parse_id(args.get("type"))
+    if not type_id or provider is None:
+        return None
+    tz = args.get("tz") or None
+    try:
+        zone = zone_named(tz or provider.timezone)
+        return type_id, parse_start(args.get("start") or "", zone), tz
+    except DomainError:
+        return type_id, None, None
 
 
 def _error_page(
@@ -574,12 +590,14 @@ def _error_page(
     status: int | None = None,
     back_url: str | None = None,
     back_label: str = "Start again",
+    slot: tuple[int, datetime | None, str | None] | None = None,
 ) -> tuple[str, int]:
     return error_page(
         code,
         message,
         status=status,
         provider=provider,
+        slot=slot,
         back_url=back_url,
         back_label=back_label,
         **flow.context(),
