@@ -5,7 +5,7 @@ ones), checks its form against the API's own schema, calls one domain function,
 commits, then redirects; a refused form comes back with each error beside its field.
 """
 
-from . import calendar, catalogue, clients, links, settings
+from . import calendar, catalogue, clients, links, settings, webhooks
 from .base import bp
 
-__all__ = ["bp", "calendar", "catalogue", "clients", "links", "settings"]
+__all__ = ["bp", "calendar", "catalogue", "clients", "links", "settings", "webhooks"]
