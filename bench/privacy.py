@@ -9,22 +9,20 @@ their ratio.  usage: python bench/privacy.py [--postgres URL]
 
 import argparse
 import statistics
-import tempfile
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from slots import ZONE, build_workload
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from widget import create_app
-from widget.domain import links
-from widget.extensions import db
-from widget.models import AppointmentType, Provider, Verification
+from workload import SECRET_KEY, ZONE, Databases, bench_app  # noqa: E402
+
+from widget.domain import links  # noqa: E402
+from widget.extensions import db  # noqa: E402
+from widget.models import AppointmentType, Provider, Verification  # noqa: E402
 
 SUBMISSIONS = 400
-KEY = "bench-key-0123456789abcdef"
 
 
 def free_starts(count: int) -> list[datetime]:
@@ -39,22 +37,15 @@ def free_starts(count: int) -> list[datetime]:
     return starts[:count]
 
 
-def measure(url: str) -> dict[str, float]:
-    _, type_id = build_workload(url)
-    config = {
-        "SQLALCHEMY_DATABASE_URI": url,
-        "WIDGET_DEVELOPMENT_KEY": False,
-        "SECRET_KEY": KEY,
-        "RATELIMIT_ENABLED": False,
-    }
-    app = create_app(config)
+def measure(url: str, type_id: int) -> dict[str, float]:
+    app = bench_app(url)
     with app.app_context():
         check_in = db.session.get(AppointmentType, type_id)
         provider = db.session.get(Provider, check_in.provider_id)
         provider.public_booking_verification = Verification.email
         link = links.create_link(db.session, provider, type_ids=[type_id], now=datetime.now(UTC))
         db.session.commit()
-        token = links.token_for(link, [KEY])
+        token = links.token_for(link, [SECRET_KEY])
         db.session.remove()
 
     http = app.test_client()
@@ -83,19 +74,11 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a throwaway database is made")
     args = parser.parse_args()
     results = {}
-    with tempfile.TemporaryDirectory() as folder:
-        results["sqlite"] = measure(f"sqlite:///{Path(folder) / 'privacy.db'}")
-    if args.postgres:
-        name = f"widget_bench_privacy_{int(time.time())}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
-            results["postgres"] = measure(url)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engines = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
+    for engine, server in engines:
+        with Databases(engine, server) as databases:
+            assert databases.workload is not None
+            results[engine] = measure(databases.fresh_copy(), databases.workload.type_id)
     print(f"{'engine':<10} {'client email ms':>16} {'unknown email ms':>17} {'ratio':>7}")
     for engine, r in results.items():
         client_ms, unknown_ms = r["client_email_ms"], r["unknown_email_ms"]

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..models import AppointmentType, Audience, Provider
@@ -59,6 +59,12 @@ def update_appointment_type(
     return appointment_type
 
 
+_TYPE_OF = select(AppointmentType).where(
+    AppointmentType.id == bindparam("type_id"),
+    AppointmentType.provider_id == bindparam("provider_id"),
+)
+
+
 def appointment_type_of(
     session: Session, provider: Provider, type_id: int, *, field: str | None = None
 ) -> AppointmentType:
@@ -66,11 +72,7 @@ def appointment_type_of(
 
     With `field`, an unknown id is a bad field of the request rather than a missing page.
     """
-    appointment_type = session.scalar(
-        select(AppointmentType).where(
-            AppointmentType.id == type_id, AppointmentType.provider_id == provider.id
-        )
-    )
+    appointment_type = session.scalar(_TYPE_OF, {"type_id": type_id, "provider_id": provider.id})
     if appointment_type is None:
         if field is not None:
             raise ValidationFailed({field: f"no appointment type with id {type_id}"})

@@ -2,20 +2,22 @@
 
 Order inside a booking transaction, the same on both engines, so races end in a
 clear answer and never in a deadlock: lock the type row when it caps bookings per
-day, retire expired holds that overlap, check the start against hours, notice,
-horizon and live bookings, lock the credit account and ask the policy, insert the
-booking, spend the credit. On SQLite the whole transaction already holds the write
-lock (BEGIN IMMEDIATE); on PostgreSQL the exclusion constraint turns a lost race
-into `slot_unavailable`.
+day, check the start against hours, notice, horizon and live bookings (one read of
+what overlaps its block), retire expired holds that overlap, lock the credit account
+and ask the policy, insert the booking, spend the credit. On SQLite the whole
+transaction already holds the write lock (BEGIN IMMEDIATE); on PostgreSQL the
+exclusion constraint turns a lost race into `slot_unavailable`.
 """
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import testing_hooks
 from ..models import (
     AppointmentType,
     Booking,
@@ -25,10 +27,11 @@ from ..models import (
     Provider,
 )
 from . import credits, policy, webhooks
-from .availability import Interval, free_slots
-from .clients import create_client, is_existing
+from .appointment_types import appointment_type_of
+from .availability import Interval, free_slots, working_intervals
+from .clients import client_of, create_client, is_existing
 from .errors import InvalidState, NotFound, Refused
-from .schedule import calendar_for
+from .schedule import booked_on, stored_hours
 from .timezones import zone_named
 
 EXCLUSION_VIOLATION = "23P01"
@@ -84,6 +87,34 @@ def _lock_for_day_cap(session: Session, appointment_type: AppointmentType) -> No
         )
 
 
+_CLIENT_AND_TYPE = (
+    select(Client, AppointmentType)
+    .join(AppointmentType, AppointmentType.provider_id == Client.provider_id)
+    .where(
+        Client.id == bindparam("client_id"),
+        Client.provider_id == bindparam("provider_id"),
+        AppointmentType.id == bindparam("type_id"),
+    )
+)
+
+
+def client_and_type(
+    session: Session, provider: Provider, client_id: int, type_id: int
+) -> tuple[Client, AppointmentType]:
+    """The provider's client and type for a booking, in one query; when one is missing,
+    the lookups of each say which."""
+    row = session.execute(
+        _CLIENT_AND_TYPE,
+        {"client_id": client_id, "provider_id": provider.id, "type_id": type_id},
+    ).first()
+    if row is None:
+        return (
+            client_of(session, provider, client_id),
+            appointment_type_of(session, provider, type_id),
+        )
+    return row[0], row[1]
+
+
 def prepare_slot(
     session: Session,
     provider: Provider,
@@ -97,9 +128,66 @@ def prepare_slot(
     """Everything before a booking, hold or move is written, in the order that cannot deadlock."""
     _lock_for_day_cap(session, appointment_type)
     block = Interval(*block_of(appointment_type, start))
-    _retire_expired_holds(session, provider.id, block, now)
-    check_start(session, provider, appointment_type, start, channel, now, excluding=excluding)
+    in_the_way = _in_the_way(session, provider.id, block, now, excluding)
+    check_start(
+        session,
+        provider,
+        appointment_type,
+        start,
+        channel,
+        now,
+        excluding=excluding,
+        in_the_way=in_the_way,
+    )
+    if in_the_way.expired_holds:
+        _retire_expired_holds(session, provider.id, block, now)
     return block
+
+
+@dataclass(frozen=True)
+class InTheWay:
+    """What overlaps a block: a live booking or hold (the slot is taken), or holds that have
+    expired but still count for PostgreSQL's exclusion constraint until they are retired."""
+
+    live: bool
+    expired_holds: bool
+
+
+@cache
+def _in_the_way_query(excluding: bool) -> Select[BookingStatus, datetime | None]:
+    query = select(Booking.status, Booking.hold_expires_at).where(
+        Booking.provider_id == bindparam("provider_id"),
+        Booking.block_start < bindparam("block_end"),
+        Booking.block_end > bindparam("block_start"),
+        Booking.status.in_((BookingStatus.confirmed, BookingStatus.pending_verification)),
+    )
+    if excluding:
+        query = query.where(Booking.id != bindparam("excluding"))
+    return query
+
+
+def _in_the_way(
+    session: Session, provider_id: int, block: Interval, now: datetime, excluding: int | None
+) -> InTheWay:
+    """One query for both: usually it finds nothing, and nothing needs retiring."""
+    params = {
+        "provider_id": provider_id,
+        "block_start": block.start,
+        "block_end": block.end,
+        "excluding": excluding,
+    }
+    live = expired = False
+    for status, hold_expires_at in session.execute(
+        _in_the_way_query(excluding is not None), params
+    ):
+        if status == BookingStatus.confirmed:
+            live = True
+        elif hold_expires_at is not None:
+            if hold_expires_at > now:
+                live = True
+            else:
+                expired = True
+    return InTheWay(live=live, expired_holds=expired)
 
 
 def _retire_expired_holds(
@@ -129,26 +217,23 @@ def check_start(
     now: datetime,
     *,
     excluding: int | None = None,
+    in_the_way: InTheWay | None = None,
 ) -> None:
     """Raise the reason a start is not bookable: notice, horizon, hours, or taken.
 
     Provider bookings skip notice and horizon and may start off the slot grid, but
-    must still fit the working hours.
+    must still fit the working hours. `in_the_way` is what `_in_the_way` found for
+    the start's block, if the caller has read it already.
     """
     zone = zone_named(provider.timezone)
     local_day = start.astimezone(zone).date()
     duration = timedelta(minutes=appointment_type.duration_minutes)
-    calendar = calendar_for(
-        session,
-        provider,
-        appointment_type,
-        local_day - timedelta(days=1),
-        local_day + timedelta(days=1),
-        now,
-        excluding=excluding,
+    weekly, exceptions = stored_hours(session, provider.id)
+    working = working_intervals(
+        weekly, exceptions, zone, local_day - timedelta(days=1), local_day + timedelta(days=1)
     )
     if channel == Channel.provider:
-        inside = any(w.start <= start and start + duration <= w.end for w in calendar.working)
+        inside = any(w.start <= start and start + duration <= w.end for w in working)
     else:
         if start < now + timedelta(minutes=appointment_type.min_notice_minutes):
             raise Refused("too_soon", "This time is too soon to book.")
@@ -158,7 +243,7 @@ def check_start(
             raise Refused("too_far_ahead", "This time is too far ahead to book.")
         inside = bool(
             free_slots(
-                working=calendar.working,
+                working=working,
                 busy=[],
                 duration=duration,
                 buffer_before=timedelta(0),
@@ -172,11 +257,15 @@ def check_start(
         )
     if not inside:
         raise Refused("outside_availability", "This time is outside the bookable hours.")
-    block = Interval(*block_of(appointment_type, start))
-    if any(block.overlaps(busy) for busy in calendar.busy):
+    if in_the_way is None:
+        block = Interval(*block_of(appointment_type, start))
+        in_the_way = _in_the_way(session, provider.id, block, now, excluding)
+    if in_the_way.live:
         raise Refused("slot_unavailable", "This time has just been taken.")
     cap = appointment_type.max_per_day
-    if cap is not None and calendar.booked_per_day.get(local_day, 0) >= cap:
+    if cap is not None and (
+        booked_on(session, provider, appointment_type, local_day, now, excluding=excluding) >= cap
+    ):
         raise Refused("slot_unavailable", "This day is fully booked for this appointment type.")
 
 
@@ -236,6 +325,7 @@ def book(
         email=client.email if client else None,
         timezone=timezone,
         created_at=now,
+        credit_spent=decision.cost > 0,
     )
     session.add(booking)
     flush_or_taken(session)
@@ -266,10 +356,17 @@ def decide_for(
             type_id=appointment_type.id,
             now=now,
         )
+    booker = None
+    if client is not None:
+        # Whether the client counts as existing is a query: asked only where a rule reads it.
+        matters = policy.audience_matters(
+            channel, appointment_type.audience, personal_link=personal_link
+        )
+        booker = policy.Booker(existing=matters and is_existing(session, client))
     return policy.decide(
         channel,
         terms_of(appointment_type),
-        policy.Booker(existing=is_existing(session, client)) if client is not None else None,
+        booker,
         settings_of(provider),
         balance,
         personal_link=personal_link,
@@ -299,6 +396,7 @@ def spend(
             override=decision.override,
         )
     session.flush()
+    testing_hooks.reach("after_spend")
 
 
 def booking_of(session: Session, provider: Provider, booking_id: int) -> Booking:

@@ -1,6 +1,6 @@
 """Clients of a provider, and whether each counts as new or existing."""
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from ..models import Booking, BookingStatus, Client, ClientPackage, Provider
@@ -35,20 +35,26 @@ def create_client(session: Session, provider: Provider, *, email: str, name: str
     return client
 
 
+_CLIENT_BY_EMAIL = select(Client).where(
+    Client.provider_id == bindparam("provider_id"), Client.email == bindparam("email")
+)
+
+
 def client_by_email(session: Session, provider: Provider, email: str) -> Client | None:
     return session.scalar(
-        select(Client).where(
-            Client.provider_id == provider.id, Client.email == normalise_email(email)
-        )
+        _CLIENT_BY_EMAIL, {"provider_id": provider.id, "email": normalise_email(email)}
     )
+
+
+_CLIENT_OF = select(Client).where(
+    Client.id == bindparam("client_id"), Client.provider_id == bindparam("provider_id")
+)
 
 
 def client_of(
     session: Session, provider: Provider, client_id: int, *, field: str | None = None
 ) -> Client:
-    client = session.scalar(
-        select(Client).where(Client.id == client_id, Client.provider_id == provider.id)
-    )
+    client = session.scalar(_CLIENT_OF, {"client_id": client_id, "provider_id": provider.id})
     if client is None:
         if field is not None:
             raise ValidationFailed({field: f"no client with id {client_id}"})

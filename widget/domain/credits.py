@@ -12,18 +12,22 @@ inflow pays back a negative balance before it fills a lot. While the balance is
 negative every lot is empty; otherwise the lots' remaining credits add up to it.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..models import AppointmentType, Booking, CreditBalance, CreditEntry, CreditLot, EntryKind
 from . import webhooks
 from .errors import InvalidState, Refused, ValidationFailed
 from .policy import may_spend
+
+_OPENED = "credit_accounts_opened"
 
 
 @dataclass(frozen=True)
@@ -32,12 +36,69 @@ class AccountBalance:
     balance: int
 
 
-def _locked_balance(session: Session, client_id: int, type_id: int) -> CreditBalance:
-    """The account's balance row, created if new and locked until the transaction ends.
+# Statements of every spend, built once (building one costs as much as running it).
+_LOCKED = (
+    select(CreditBalance)
+    .where(
+        CreditBalance.client_id == bindparam("client_id"),
+        CreditBalance.appointment_type_id == bindparam("type_id"),
+    )
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_DUE_LOTS = (
+    select(CreditLot)
+    .where(
+        CreditLot.client_id == bindparam("client_id"),
+        CreditLot.appointment_type_id == bindparam("type_id"),
+        CreditLot.remaining > 0,
+        CreditLot.expires_at <= bindparam("now"),
+    )
+    .order_by(CreditLot.expires_at, CreditLot.id)
+)
+_LOCKED_WITH_LOTS = (
+    select(CreditBalance, CreditLot)
+    .outerjoin(
+        CreditLot,
+        and_(
+            CreditLot.client_id == CreditBalance.client_id,
+            CreditLot.appointment_type_id == CreditBalance.appointment_type_id,
+            CreditLot.remaining > 0,
+        ),
+    )
+    .where(
+        CreditBalance.client_id == bindparam("client_id"),
+        CreditBalance.appointment_type_id == bindparam("type_id"),
+    )
+    .order_by(CreditLot.expires_at.asc().nulls_last(), CreditLot.id)
+    .with_for_update(of=CreditBalance)
+    .execution_options(populate_existing=True)
+)
+_SPENDABLE_LOTS = (
+    select(CreditLot)
+    .where(
+        CreditLot.client_id == bindparam("client_id"),
+        CreditLot.appointment_type_id == bindparam("type_id"),
+        CreditLot.remaining > 0,
+        (CreditLot.expires_at.is_(None)) | (CreditLot.expires_at > bindparam("now")),
+    )
+    .order_by(CreditLot.expires_at.asc().nulls_last(), CreditLot.id)
+)
+
+
+def _locked(session: Session, client_id: int, type_id: int, query: Any) -> list[Any]:
+    """`query`'s rows, led by the account's balance row, created if new and locked until
+    the transaction ends.
 
     On PostgreSQL the row lock serialises every writer of this account; on SQLite the
-    transaction already holds the database's write lock (BEGIN IMMEDIATE).
+    transaction already holds the database's write lock (BEGIN IMMEDIATE). An account
+    that exists (the usual case) costs one statement; a new one is inserted (or waits
+    for a concurrent insert of it) and then locked.
     """
+    account = {"client_id": client_id, "type_id": type_id}
+    rows = session.execute(query, account).all()
+    if rows:
+        return list(rows)
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
@@ -45,13 +106,12 @@ def _locked_balance(session: Session, client_id: int, type_id: int) -> CreditBal
         .values(client_id=client_id, appointment_type_id=type_id, balance=0)
         .on_conflict_do_nothing()
     )
-    balance = session.scalars(
-        select(CreditBalance)
-        .where(CreditBalance.client_id == client_id, CreditBalance.appointment_type_id == type_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    return balance
+    return list(session.execute(query, account).all())
+
+
+def _locked_balance(session: Session, client_id: int, type_id: int) -> CreditBalance:
+    """The account's balance row, locked (created if new)."""
+    return _locked(session, client_id, type_id, _LOCKED)[0][0]
 
 
 def _append(
@@ -65,6 +125,7 @@ def _append(
     **refs: object,
 ) -> CreditEntry:
     account.balance += delta
+    _lots_changed(session, account)
     entry = CreditEntry(
         provider_id=provider_id,
         client_id=account.client_id,
@@ -96,16 +157,17 @@ def _append(
 def _expire_due(
     session: Session, account: CreditBalance, provider_id: int, now: datetime
 ) -> list[CreditEntry]:
-    due = session.scalars(
-        select(CreditLot)
-        .where(
-            CreditLot.client_id == account.client_id,
-            CreditLot.appointment_type_id == account.appointment_type_id,
-            CreditLot.remaining > 0,
-            CreditLot.expires_at <= now,
-        )
-        .order_by(CreditLot.expires_at, CreditLot.id)
-    ).all()
+    due = session.scalars(_DUE_LOTS, _lot_params(account, now)).all()
+    return _expire(session, account, provider_id, now, due)
+
+
+def _expire(
+    session: Session,
+    account: CreditBalance,
+    provider_id: int,
+    now: datetime,
+    due: Sequence[CreditLot],
+) -> list[CreditEntry]:
     entries = []
     for lot in due:
         entries.append(
@@ -128,9 +190,49 @@ def _expire_due(
 def _open_account(
     session: Session, client_id: int, type_id: int, provider_id: int, now: datetime
 ) -> CreditBalance:
-    account = _locked_balance(session, client_id, type_id)
-    _expire_due(session, account, provider_id, now)
+    """The account locked, with the expiries due at `now` written.
+
+    Once per transaction: a booking asks the policy with the balance and then spends
+    from the same account, and the second open finds it still locked and up to date.
+    The lots with credit left are read with the lock, in the same query, and kept for
+    the next spend until an entry changes them.
+    """
+    opened: dict[tuple[int, int], _Opened] = session.info.setdefault(_OPENED, {})
+    known = opened.get((client_id, type_id))
+    if known is not None and known.at == now:
+        return known.account
+    rows = _locked(session, client_id, type_id, _LOCKED_WITH_LOTS)
+    account = rows[0][0]
+    lots = [lot for _account, lot in rows if lot is not None]
+    due = [lot for lot in lots if lot.expires_at is not None and lot.expires_at <= now]
+    _expire(session, account, provider_id, now, due)
+    spendable = [lot for lot in lots if lot.remaining > 0]
+    opened[(client_id, type_id)] = _Opened(account, now, spendable)
     return account
+
+
+@dataclass
+class _Opened:
+    """An account locked in this transaction at `at`; `spendable` are its lots with credit
+    left, soonest to expire first, until an entry of the account changes them."""
+
+    account: CreditBalance
+    at: datetime
+    spendable: list[CreditLot] | None
+
+
+def _lots_changed(session: Session, account: CreditBalance) -> None:
+    known = session.info.get(_OPENED, {}).get((account.client_id, account.appointment_type_id))
+    if known is not None:
+        known.spendable = None
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_opened(session: Session, transaction: SessionTransaction) -> None:
+    """A lock lasts as long as its transaction; a savepoint's end forgets too, to be safe.
+    (A flush's own inner transaction is neither, and keeps them.)"""
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_OPENED, None)
 
 
 def balance_for_update(
@@ -140,19 +242,12 @@ def balance_for_update(
     return _open_account(session, client_id, type_id, provider_id, now).balance
 
 
+def _lot_params(account: CreditBalance, now: datetime) -> dict[str, object]:
+    return {"client_id": account.client_id, "type_id": account.appointment_type_id, "now": now}
+
+
 def _spendable_lots(session: Session, account: CreditBalance, now: datetime) -> list[CreditLot]:
-    return list(
-        session.scalars(
-            select(CreditLot)
-            .where(
-                CreditLot.client_id == account.client_id,
-                CreditLot.appointment_type_id == account.appointment_type_id,
-                CreditLot.remaining > 0,
-                (CreditLot.expires_at.is_(None)) | (CreditLot.expires_at > now),
-            )
-            .order_by(CreditLot.expires_at.asc().nulls_last(), CreditLot.id)
-        )
-    )
+    return list(session.scalars(_SPENDABLE_LOTS, _lot_params(account, now)))
 
 
 def _debt(account: CreditBalance) -> int:
@@ -161,10 +256,16 @@ def _debt(account: CreditBalance) -> int:
 
 def _take(session: Session, account: CreditBalance, count: int, now: datetime) -> CreditLot | None:
     """Remove `count` credits from the lots, soonest to expire first; returns the first lot."""
+    known = session.info.get(_OPENED, {}).get((account.client_id, account.appointment_type_id))
+    lots = known.spendable if known is not None and known.at == now else None
+    if lots is None:
+        lots = _spendable_lots(session, account, now)
     first = None
-    for lot in _spendable_lots(session, account, now):
+    for lot in lots:
         if count == 0:
             break
+        if lot.remaining <= 0:
+            continue
         taken = min(lot.remaining, count)
         lot.remaining -= taken
         count -= taken

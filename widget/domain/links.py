@@ -9,8 +9,8 @@ signed with a list of keys so keys can rotate.
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..models import AppointmentType, Audience, Booking, BookingStatus, Provider, ShareLink
 from . import tokens
@@ -167,9 +167,26 @@ def revoke_link(session: Session, provider: Provider, link_id: int, now: datetim
     return link
 
 
+# The link, its types and its provider in one query: every public request opens a link,
+# and then finds the provider in the session without asking the database again.
+_LINK_PROVIDER = "link_provider"
+_LINK_WITH_PROVIDER = (
+    select(ShareLink, Provider)
+    .join(Provider, Provider.id == ShareLink.provider_id)
+    .where(ShareLink.id == bindparam("link_id"))
+    .options(joinedload(ShareLink.appointment_types))
+)
+
+
 def open_link(session: Session, token: str, keys: Sequence[str], now: datetime) -> ShareLink:
     """The live record a token names, or the reason it cannot be used."""
-    link = session.get(ShareLink, link_id_of(token, keys))
+    row = (
+        session.execute(_LINK_WITH_PROVIDER, {"link_id": link_id_of(token, keys)}).unique().first()
+    )
+    link = row[0] if row is not None else None
+    # The session holds what it loaded weakly: keep the provider so that the caller's
+    # `session.get(Provider, link.provider_id)` finds it there.
+    session.info[_LINK_PROVIDER] = row[1] if row is not None else None
     if link is None:
         raise Refused("link_invalid", "This link is not valid.")
     if link.revoked_at is not None:

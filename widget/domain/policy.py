@@ -61,6 +61,14 @@ def may_spend(balance: int, negative_limit: int) -> bool:
     return balance - 1 >= -negative_limit
 
 
+def audience_matters(channel: Channel, audience: Audience, *, personal_link: bool = False) -> bool:
+    """Whether `decide` reads if the booker is an existing client: never for the provider,
+    nor for a type open to everyone."""
+    if personal_link:
+        channel = Channel.portal
+    return channel != Channel.provider and audience != Audience.everyone
+
+
 def decide_before_identity(appointment_type: TypeTerms, settings: Settings) -> Decision:
     """What a public submission can be told before anyone knows who sent it.
 

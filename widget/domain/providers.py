@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..models import ApiKey, Provider, Verification
@@ -107,12 +107,16 @@ def create_provider(
     return NewProvider(provider, issue_api_key(session, provider))
 
 
+# Built once: every API request runs it, and building a statement costs as much as running it.
+_BY_KEY_HASH = (
+    select(Provider)
+    .join(ApiKey, ApiKey.provider_id == Provider.id)
+    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
+
+
 def provider_for_api_key(session: Session, key: str) -> Provider | None:
-    return session.scalar(
-        select(Provider)
-        .join(ApiKey, ApiKey.provider_id == Provider.id)
-        .where(ApiKey.key_hash == hash_api_key(key), ApiKey.revoked_at.is_(None))
-    )
+    return session.scalar(_BY_KEY_HASH, {"key_hash": hash_api_key(key)})
 
 
 def settings_of(provider: Provider) -> dict[str, Any]:

@@ -2,10 +2,22 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    Time,
+    bindparam,
+    cast,
+    delete,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -14,6 +26,7 @@ from ..models import (
     BookingStatus,
     DateException,
     Provider,
+    UTCDateTime,
     WeeklyHours,
 )
 from .availability import (
@@ -86,25 +99,58 @@ def replace_availability(
     session.flush()
 
 
-def stored_hours(session: Session, provider_id: int) -> tuple[dict[int, Hours], dict[date, Hours]]:
-    """Weekly hours by weekday and exceptions by date (an empty list closes the day)."""
+# The statements of every slot request are built once: building one costs as much as running it.
+_NO_INT: Any = cast(null(), Integer)
+_NO_DATE: Any = cast(null(), Date)
+_NO_TIME: Any = cast(null(), Time)
+_NO_MOMENT: Any = cast(null(), UTCDateTime())
+
+
+def _hours_parts(*padding: Any) -> list[Any]:
+    """The weekly rows (no date) and the exception rows (no weekday), as
+    (weekday, day, start_time, end_time, *padding)."""
+    return [
+        select(
+            WeeklyHours.weekday,
+            _NO_DATE,
+            WeeklyHours.start_time,
+            WeeklyHours.end_time,
+            *padding,
+        ).where(WeeklyHours.provider_id == bindparam("provider_id")),
+        select(
+            _NO_INT,
+            DateException.day,
+            DateException.start_time,
+            DateException.end_time,
+            *padding,
+        ).where(DateException.provider_id == bindparam("provider_id")),
+    ]
+
+
+_HOURS: Any = union_all(*_hours_parts())
+
+
+def _hours_of(rows: Any) -> tuple[dict[int, Hours], dict[date, Hours]]:
     weekly: dict[int, Hours] = {}
-    for row in session.scalars(
-        select(WeeklyHours)
-        .where(WeeklyHours.provider_id == provider_id)
-        .order_by(WeeklyHours.weekday, WeeklyHours.start_time)
-    ):
-        weekly.setdefault(row.weekday, []).append((row.start_time, row.end_time))
     exceptions: dict[date, Hours] = {}
-    for exc in session.scalars(
-        select(DateException)
-        .where(DateException.provider_id == provider_id)
-        .order_by(DateException.day, DateException.start_time)
-    ):
-        hours = exceptions.setdefault(exc.day, [])
-        if exc.start_time is not None and exc.end_time is not None:
-            hours.append((exc.start_time, exc.end_time))
+    for weekday, day, start, end, *_rest in rows:
+        if day is None:
+            weekly.setdefault(weekday, []).append((start, end))
+            continue
+        hours = exceptions.setdefault(day, [])
+        if start is not None and end is not None:
+            hours.append((start, end))
+    for ranges in (*weekly.values(), *exceptions.values()):
+        ranges.sort()
     return weekly, exceptions
+
+
+def stored_hours(session: Session, provider_id: int) -> tuple[dict[int, Hours], dict[date, Hours]]:
+    """Weekly hours by weekday and exceptions by date (an empty list closes the day).
+
+    One query: the weekly rows and the exception rows together.
+    """
+    return _hours_of(session.execute(_HOURS, {"provider_id": provider_id}))
 
 
 def availability_of(session: Session, provider: Provider) -> dict[str, Any]:
@@ -130,31 +176,68 @@ class Calendar:
 
 
 def _live_blocks(
-    session: Session, provider_id: int, window: Interval, now: datetime
-) -> list[tuple[int, int, datetime, datetime, datetime]]:
-    """Bookings whose block overlaps the window and still holds its slot (holds until expiry).
+    session: Session,
+    provider_id: int,
+    window: Interval,
+    now: datetime,
+    *,
+    with_days: bool,
+    excluding: int | None,
+) -> list[Any]:
+    """Bookings whose block overlaps the window and still holds its slot (holds until expiry):
+    (block_start, block_end), and (type id, start) too `with_days`.
 
-    Plain columns rather than ORM objects: this runs on every slot request.
+    Plain columns rather than ORM objects, and only those asked for: this runs on every
+    slot request, and reading a row's datetimes is most of its cost.
     """
-    rows = session.execute(
-        select(
-            Booking.id,
-            Booking.appointment_type_id,
-            Booking.start_at,
-            Booking.block_start,
-            Booking.block_end,
-        ).where(
-            Booking.provider_id == provider_id,
-            Booking.block_start < window.end,
-            Booking.block_end > window.start,
-            (Booking.status == BookingStatus.confirmed)
-            | (
-                (Booking.status == BookingStatus.pending_verification)
-                & (Booking.hold_expires_at > now)
-            ),
-        )
+    params = {
+        "provider_id": provider_id,
+        "window_start": window.start,
+        "window_end": window.end,
+        "now": now,
+        "excluding": excluding,
+    }
+    return list(session.execute(_live_blocks_query(with_days, excluding is not None), params))
+
+
+def _blocks_columns(with_days: bool) -> list[Any]:
+    columns: list[Any] = [Booking.block_start, Booking.block_end]
+    if with_days:
+        columns += [Booking.appointment_type_id, Booking.start_at]
+    return columns
+
+
+def _live_in_window(query: Any, excluding: bool) -> Any:
+    query = query.where(
+        Booking.provider_id == bindparam("provider_id"),
+        Booking.block_start < bindparam("window_end"),
+        Booking.block_end > bindparam("window_start"),
+        (Booking.status == BookingStatus.confirmed)
+        | (
+            (Booking.status == BookingStatus.pending_verification)
+            & (Booking.hold_expires_at > bindparam("now"))
+        ),
     )
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    if excluding:
+        query = query.where(Booking.id != bindparam("excluding"))
+    return query
+
+
+@cache
+def _live_blocks_query(with_days: bool, excluding: bool) -> Select[Any]:
+    query: Select[Any] = _live_in_window(select(*_blocks_columns(with_days)), excluding)
+    return query
+
+
+@cache
+def _calendar_query(with_days: bool, excluding: bool) -> Any:
+    """The hours and the live blocks in one statement (one round trip), as rows of
+    (weekday, day, start_time, end_time, block_start, block_end[, type id, start])."""
+    padding = [_NO_MOMENT, _NO_MOMENT] + ([_NO_INT, _NO_MOMENT] if with_days else [])
+    blocks = _live_in_window(
+        select(_NO_INT, _NO_DATE, _NO_TIME, _NO_TIME, *_blocks_columns(with_days)), excluding
+    )
+    return union_all(*_hours_parts(*padding), blocks)
 
 
 def calendar_for(
@@ -169,27 +252,58 @@ def calendar_for(
 ) -> Calendar:
     """Hours for the provider-local days first_day..last_day and the bookings among them.
 
-    Three queries whatever the range: weekly hours, exceptions, and live bookings.
+    One query whatever the range: the hours and the live bookings together. Bookings
+    per day are counted only for a type that caps them.
     """
     zone = zone_named(provider.timezone)
-    weekly, exceptions = stored_hours(session, provider.id)
-    working = working_intervals(weekly, exceptions, zone, first_day, last_day)
     span = Interval(
         datetime.combine(first_day - timedelta(days=1), time(0), tzinfo=zone),
         datetime.combine(last_day + timedelta(days=2), time(0), tzinfo=zone),
     )
-    busy: list[Interval] = []
+    capped = appointment_type.max_per_day is not None
+    params = {
+        "provider_id": provider.id,
+        "window_start": span.start,
+        "window_end": span.end,
+        "now": now,
+        "excluding": excluding,
+    }
+    rows = list(session.execute(_calendar_query(capped, excluding is not None), params))
+    hours = [row for row in rows if row[4] is None]
+    blocks = [row[4:] for row in rows if row[4] is not None]
+    weekly, exceptions = _hours_of(hours)
+    working = working_intervals(weekly, exceptions, zone, first_day, last_day)
+    busy = [Interval(block[0], block[1]) for block in blocks]
     per_day: dict[date, int] = {}
-    for booking_id, type_id, start_at, block_start, block_end in _live_blocks(
-        session, provider.id, span, now
-    ):
-        if booking_id == excluding:
-            continue
-        busy.append(Interval(block_start, block_end))
-        if type_id == appointment_type.id:
-            day = start_at.astimezone(zone).date()
-            per_day[day] = per_day.get(day, 0) + 1
+    if capped:
+        for _start, _end, type_id, start_at in blocks:
+            if type_id == appointment_type.id:
+                day = start_at.astimezone(zone).date()
+                per_day[day] = per_day.get(day, 0) + 1
     return Calendar(working, busy, per_day)
+
+
+def booked_on(
+    session: Session,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    day: date,
+    now: datetime,
+    *,
+    excluding: int | None = None,
+) -> int:
+    """Live bookings of the type on the provider-local `day`, for its max_per_day."""
+    zone = zone_named(provider.timezone)
+    span = Interval(
+        datetime.combine(day, time(0), tzinfo=zone),
+        datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone),
+    )
+    rows = _live_blocks(session, provider.id, span, now, with_days=True, excluding=excluding)
+    return sum(
+        1
+        for _start, _end, type_id, start_at in rows
+        if type_id == appointment_type.id and start_at.astimezone(zone).date() == day
+    )
 
 
 def local_day_window(first_day: date, last_day: date, zone: ZoneInfo) -> Interval:

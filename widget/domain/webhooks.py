@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from ..models import Booking, Provider, WebhookDelivery, WebhookEndpoint
@@ -89,18 +89,17 @@ def deliveries_of(session: Session, provider: Provider, endpoint_id: int) -> lis
     )
 
 
+_ACTIVE = select(WebhookEndpoint).where(
+    WebhookEndpoint.provider_id == bindparam("provider_id"), WebhookEndpoint.active.is_(True)
+)
+
+
 def _listening(session: Session, provider_id: int) -> list[WebhookEndpoint]:
     """The provider's active endpoints, read once per transaction: a booking emits
     several events, and most providers have no endpoint at all."""
     cache: dict[int, list[WebhookEndpoint]] = session.info.setdefault(_CACHE, {})
     if provider_id not in cache:
-        cache[provider_id] = list(
-            session.scalars(
-                select(WebhookEndpoint).where(
-                    WebhookEndpoint.provider_id == provider_id, WebhookEndpoint.active.is_(True)
-                )
-            )
-        )
+        cache[provider_id] = list(session.scalars(_ACTIVE, {"provider_id": provider_id}))
     return cache[provider_id]
 
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from ...domain import appointment_types, booking, clients, schedule
+from ...domain import appointment_types, booking, schedule
 from ...domain.timezones import zone_named
 from ...extensions import db
 from ...models import AppointmentType, BookingStatus, Channel, Provider
@@ -78,9 +78,8 @@ def get_booking(booking_id: int) -> ResponseReturnValue:
 def create_booking() -> tuple[dict[str, object], int]:
     body = parse_body(schemas.BookingFields)
     provider = current_provider()
-    client = clients.client_of(db.session, provider, body.client_id)
-    appointment_type = appointment_types.appointment_type_of(
-        db.session, provider, body.appointment_type_id
+    client, appointment_type = booking.client_and_type(
+        db.session, provider, body.client_id, body.appointment_type_id
     )
     made = booking.book(
         db.session,
