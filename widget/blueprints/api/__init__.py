@@ -1,6 +1,6 @@
 """The JSON API under /api/v1 (API.md)."""
 
-from . import bookings, provider, webhooks
+from . import bookings, openapi, provider, webhooks
 from .base import IdConverter, bp, register_error_handlers
 from .links import public_bp
 
@@ -8,6 +8,7 @@ __all__ = [
     "IdConverter",
     "bookings",
     "bp",
+    "openapi",
     "provider",
     "public_bp",
     "register_error_handlers",

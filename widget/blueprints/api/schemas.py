@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -22,10 +23,41 @@ Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 Minutes = Annotated[StrictInt, Field(ge=0, le=525_600)]
 PositiveMinutes = Annotated[StrictInt, Field(gt=0, le=1440)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-Email = Annotated[StrictStr, Field(min_length=3, max_length=320)]
+Email = Annotated[
+    StrictStr, Field(min_length=3, max_length=320, json_schema_extra={"format": "email"})
+]
 Zone = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 Note = Annotated[StrictStr, Field(min_length=1, max_length=2000)]
 AudienceName = Literal["new_clients", "existing_clients", "everyone"]
+
+FIRST_YEAR, LAST_YEAR = 2000, 2199
+
+
+def _in_calendar_range(value: dt.datetime) -> dt.datetime:
+    """A booking system's times: far-past or far-future instants are typos, and near the
+    edges of the calendar a zone's offset has seconds or the arithmetic overflows."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+def _day_in_calendar_range(value: dt.date) -> dt.date:
+    """Dates near 0001-01-01 or 9999-12-31 overflow once a day is added or a zone applied."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+Day = Annotated[
+    dt.date,
+    AfterValidator(_day_in_calendar_range),
+    Field(description=f"YYYY-MM-DD, years {FIRST_YEAR} to {LAST_YEAR}"),
+]
+Moment = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_calendar_range),
+    Field(description=f"ISO 8601 with a UTC offset, years {FIRST_YEAR} to {LAST_YEAR}"),
+]
 
 
 class Schema(BaseModel):
@@ -100,7 +132,7 @@ class HoursRange(Schema):
 
 
 class AvailabilityException(Schema):
-    date: dt.date
+    date: Day
     closed: StrictBool | None = None
     hours: list[HoursRange] | None = None
 
@@ -148,21 +180,21 @@ BookingStatusName = Literal[
 
 class SlotQuery(Schema):
     appointment_type_id: QueryId
-    start: dt.date
-    end: dt.date
+    start: Day
+    end: Day
     timezone: Zone | None = None
 
 
 class BookingQuery(Schema):
-    from_: dt.date | None = Field(default=None, alias="from")
-    to: dt.date | None = None
+    from_: Day | None = Field(default=None, alias="from")
+    to: Day | None = None
     status: BookingStatusName | None = None
 
 
 class BookingFields(Schema):
     client_id: Id
     appointment_type_id: Id
-    start: AwareDatetime
+    start: Moment
     allow_negative: StrictBool = False
 
 
@@ -172,13 +204,13 @@ class CancelFields(Schema):
 
 
 class RescheduleFields(Schema):
-    start: AwareDatetime
+    start: Moment
 
 
 class ShareLinkFields(Schema):
     appointment_type_ids: Annotated[list[Id], Field(min_length=1, max_length=50)]
     label: Annotated[StrictStr, Field(max_length=200)] | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Moment | None = None
     max_uses: Annotated[StrictInt, Field(gt=0, le=1_000_000)] | None = None
     client_id: Id | None = None
 
@@ -187,7 +219,7 @@ class LinkBookingFields(Schema):
     """A visitor's submission; a personal link may leave out name and email."""
 
     appointment_type_id: Id
-    start: AwareDatetime
+    start: Moment
     name: Name | None = None
     email: Email | None = None
     timezone: Zone | None = None
