@@ -187,7 +187,7 @@ def client_login(slug: str) -> ResponseReturnValue:
             db.session, provider, password_form.email.data, password_form.password.data
         )
         if client is not None:
-            client.last_login_at = now()
+            accounts.record_login(db.session, client, now())
             db.session.commit()
             _log_in(client_id=client.id)
             return redirect(next_path)

@@ -8,7 +8,7 @@ works once.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,7 +46,9 @@ def _password_matches(account: Provider | Client | None, password: str) -> bool:
 
 
 def _login_mark(client: Client) -> int:
-    return int(client.last_login_at.timestamp()) if client.last_login_at else 0
+    """The last login to the microsecond: a link used once never matches again."""
+    last = client.last_login_at
+    return round(last.timestamp() * 1_000_000) if last else 0
 
 
 def magic_token(client: Client, keys: Sequence[str]) -> str:
@@ -73,9 +75,15 @@ def log_in_by_magic_link(
     )
     if value.get("since") != _login_mark(client):
         raise Refused("link_used", "This login link has been used already; ask for a new one.")
-    client.last_login_at = now
-    session.flush()
+    record_login(session, client, now)
     return client
+
+
+def record_login(session: Session, client: Client, now: datetime) -> None:
+    """Move the login mark, even within one clock tick, so every link sent before is spent."""
+    last = client.last_login_at
+    client.last_login_at = now if last is None or now > last else last + timedelta(microseconds=1)
+    session.flush()
 
 
 def _password_mark(client: Client) -> str:

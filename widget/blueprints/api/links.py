@@ -84,7 +84,6 @@ def link_info(token: str) -> ResponseReturnValue:
     return jsonify(
         {
             "provider": {"name": provider.name, "timezone": provider.timezone},
-            "label": link.label,
             "personal": link.client_id is not None,
             "appointment_types": [
                 {
