@@ -20,6 +20,7 @@ from flask import current_app, has_request_context, render_template, request
 from sqlalchemy.orm import Session
 
 from . import outbox
+from .clock import now
 from .domain import notify
 from .domain.timezones import zone_named
 from .extensions import db
@@ -302,7 +303,7 @@ def deliver_due_mail(
         db.session(),
         smtp_url=current_app.config["WIDGET_SMTP_URL"],
         sender=current_app.config["WIDGET_MAIL_FROM"],
-        now=outbox.now(),
+        now=now(),
         logger=current_app.logger,
         limit=limit,
         ids=ids,

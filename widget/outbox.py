@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from .extensions import db
-from .models import OutboxMessage, WebhookDelivery, utcnow
+from .models import OutboxMessage, WebhookDelivery
 
 Row = OutboxMessage | WebhookDelivery
 CLAIM_LEASE = timedelta(minutes=10)
@@ -45,12 +45,6 @@ def retry_delay(attempts: int) -> timedelta:
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
-
-
-def now() -> datetime:
-    """The app's clock: tests set WIDGET_CLOCK to travel in time."""
-    clock: Callable[[], datetime] = current_app.config.get("WIDGET_CLOCK") or utcnow
-    return clock()
 
 
 def _claim_next(session: Session, kind: type[Row], at: datetime, ids: set[int] | None) -> Any:

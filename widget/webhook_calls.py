@@ -14,6 +14,7 @@ import urllib.request
 from flask import current_app
 
 from . import outbox
+from .clock import now
 from .extensions import db
 from .models import WebhookDelivery, WebhookEndpoint
 
@@ -30,7 +31,7 @@ def post(delivery: WebhookDelivery) -> None:
     endpoint = db.session.get(WebhookEndpoint, delivery.endpoint_id)
     assert endpoint is not None
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = int(outbox.now().timestamp())
+    timestamp = int(now().timestamp())
     request = urllib.request.Request(
         endpoint.url,
         data=body,
@@ -58,7 +59,7 @@ def deliver_due_webhooks(
         db.session(),
         WebhookDelivery,
         post,
-        at=outbox.now(),
+        at=now(),
         logger=current_app.logger,
         limit=limit,
         ids=ids,

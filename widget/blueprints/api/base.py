@@ -1,22 +1,22 @@
 """The API's plumbing: the blueprint, key auth, JSON parsing and the one error mapping."""
 
 from collections.abc import Callable
-from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
+from ...clock import now
 from ...domain import idempotency
 from ...domain.errors import DomainError, Refused, ValidationFailed
 from ...domain.providers import provider_for_api_key
 from ...extensions import db
-from ...models import Provider, utcnow
+from ...models import Provider
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -95,12 +95,6 @@ def status_of(error: DomainError) -> int:
 def error_response(code: str, message: str, status: int | None = None):  # type: ignore[no-untyped-def]
     body = error_body(DomainError(message, code=code))
     return jsonify(body), status or STATUS.get(code, 400)
-
-
-def now() -> datetime:
-    """The current time; tests may set WIDGET_CLOCK to travel in time."""
-    clock: Callable[[], datetime] = current_app.config.get("WIDGET_CLOCK") or utcnow
-    return clock()
 
 
 def current_provider() -> Provider:
