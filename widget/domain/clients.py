@@ -1,6 +1,8 @@
 """Clients of a provider, and whether each counts as new or existing."""
 
-from sqlalchemy import ColumnElement, bindparam, exists, select
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ..models import Booking, BookingStatus, Client, ClientPackage, Provider
@@ -74,3 +76,59 @@ def clients_with_status(
     if email is not None:
         query = query.where(Client.email == normalise_email(email))
     return [(client, bool(existing)) for client, existing in session.execute(query)]
+
+
+SEARCH_LIMIT = 100
+"""How many clients a search lists at most: enough to scan, few enough to stay quick."""
+
+
+@dataclass(frozen=True)
+class ClientSearch:
+    """The first clients that match a search, each with its existing flag, and the counts."""
+
+    found: list[tuple[Client, bool]]
+    matches: int  # all the clients that match, listed or not
+    total: int  # all the provider's clients, matching or not
+
+    @property
+    def cut_short(self) -> bool:
+        return len(self.found) < self.matches
+
+
+def _matching(text: str) -> ColumnElement[bool]:
+    """Every word of the text is part of the client's name or email, in any case.
+
+    A word's % and _ mean themselves, not LIKE's wildcards."""
+    name, email = func.lower(Client.name), func.lower(Client.email)
+    return and_(
+        true(),
+        *(
+            or_(name.contains(word, autoescape=True), email.contains(word, autoescape=True))
+            for word in text.lower().split()
+        ),
+    )
+
+
+def search_clients(
+    session: Session, provider: Provider, text: str = "", *, limit: int = SEARCH_LIMIT
+) -> ClientSearch:
+    """The provider's clients whose name or email holds every word of the text (all of them
+    for blank text), oldest first, at most `limit` of them: two queries however many match."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    matching = _matching(text)
+    mine = Client.provider_id == provider.id
+    total, matches = session.execute(
+        select(func.count(Client.id), func.count(case((matching, Client.id)))).where(mine)
+    ).one()
+    rows = session.execute(
+        select(Client, is_existing_expression())
+        .where(mine, matching)
+        .order_by(Client.id)
+        .limit(limit)
+    )
+    return ClientSearch(
+        found=[(client, bool(existing)) for client, existing in rows],
+        matches=matches,
+        total=total,
+    )

@@ -1,6 +1,10 @@
 """Clients in the dashboard: search, profiles, purchases, archived packages, credit history."""
 
 import re
+from functools import partial
+
+from tests import sql
+from widget.domain import clients
 
 from .conftest import field_error, value_of, words
 
@@ -126,3 +130,97 @@ def test_a_manual_adjustment_changes_the_balance_and_names_who_made_it(
     entry = api.get(f"/api/v1/clients/{grace['id']}/credits/{follow_up['id']}").get_json()
     assert entry["balance"] == -1
     assert entry["history"][0]["note"] == "booked by phone"
+
+
+# Search
+
+
+def listed(html: str) -> list[str]:
+    """The names in the client table, top to bottom."""
+    return re.findall(r'<td><a href="/admin/clients/\d+">([^<]*)</a></td>', html)
+
+
+def test_a_search_matches_part_of_a_name_or_an_email_in_any_case(dashboard, make_client):
+    make_client(name="Grace Hopper", email="grace@navy.example")
+    make_client(name="Alan Turing", email="alan@bletchley.example")
+    make_client(name="Ada Lovelace", email="countess@analytical.example")
+    assert listed(dashboard.page("/admin/clients", q="gRACE hOP")) == ["Grace Hopper"]
+    assert listed(dashboard.page("/admin/clients", q="Navy.Ex")) == ["Grace Hopper"]
+    assert listed(dashboard.page("/admin/clients", q="a")) == [
+        "Grace Hopper",
+        "Alan Turing",
+        "Ada Lovelace",
+    ]
+    # every word must be found, in the name or the email
+    assert listed(dashboard.page("/admin/clients", q="ada analytical")) == ["Ada Lovelace"]
+    assert listed(dashboard.page("/admin/clients", q="ada navy")) == []
+    page = words(dashboard.page("/admin/clients", q="  ALAN  "))
+    assert "1 match for “ALAN”" in page and "3 clients" in page
+
+
+def test_percent_and_underscore_in_a_search_mean_themselves(dashboard, make_client):
+    make_client(name="Grace Hopper", email="grace@navy.example")
+    make_client(name="Ann Lee", email="ann_lee@example.com")
+    make_client(name="100% Fit", email="fit@example.com")
+    make_client(name="Back\\slash", email="slash@example.com")
+    assert listed(dashboard.page("/admin/clients", q="_")) == ["Ann Lee"]
+    assert listed(dashboard.page("/admin/clients", q="%")) == ["100% Fit"]
+    assert listed(dashboard.page("/admin/clients", q="n_l")) == ["Ann Lee"]
+    assert listed(dashboard.page("/admin/clients", q="0%")) == ["100% Fit"]
+    assert listed(dashboard.page("/admin/clients", q="\\")) == ["Back\\slash"]
+    assert listed(dashboard.page("/admin/clients", q="/")) == []
+    assert "No client matches “%_”" in words(dashboard.page("/admin/clients", q="%_"))
+
+
+def test_every_client_is_listed_oldest_first_even_with_only_archived_packages(
+    dashboard, make_client, spring, buy
+):
+    """Clients themselves are never archived: the list shows them all, and a package that
+    was archived still makes its client an existing one."""
+    make_client(name="Alan Turing")
+    grace = make_client(name="Grace Hopper")
+    bought = buy(grace["id"], spring["id"])
+    dashboard.follow(f"/admin/client-packages/{bought['id']}/archive")
+    html = dashboard.page("/admin/clients")
+    assert listed(html) == ["Alan Turing", "Grace Hopper"]
+    status = {
+        name: "Existing" in words(row)
+        for name, row in re.findall(r"<tr>\s*<td><a [^>]*>([^<]*)</a>(.*?)</tr>", html, re.S)
+    }
+    assert status == {"Alan Turing": False, "Grace Hopper": True}
+    assert listed(dashboard.page("/admin/clients", q="hopper")) == ["Grace Hopper"]
+
+
+def test_a_long_list_says_it_shows_only_the_first_clients(dashboard, make_client, monkeypatch):
+    monkeypatch.setattr(clients, "search_clients", partial(clients.search_clients, limit=2))
+    for name in ("Ann", "Bob", "Cy"):
+        make_client(name=name)
+    html = dashboard.page("/admin/clients")
+    assert listed(html) == ["Ann", "Bob"]
+    assert "Showing the first 2 of 3, oldest first." in words(html)
+    html = dashboard.page("/admin/clients", q="client")
+    assert "3 matches for “client”" in words(html) and listed(html) == ["Ann", "Bob"]
+    assert "Showing the first" not in words(dashboard.page("/admin/clients", q="cy"))
+
+
+def test_the_client_list_runs_as_many_statements_for_thirty_clients_as_for_three(
+    dashboard, make_client, spring, buy
+):
+    def add(count):
+        for _ in range(count):
+            client = make_client()
+            if client["id"] % 2:
+                buy(client["id"], spring["id"])
+
+    def statements(**query):
+        with sql.statements() as sent:
+            dashboard.page("/admin/clients", **query)
+        return len(sent)
+
+    add(3)
+    statements()  # warm up
+    few, few_searched = statements(), statements(q="example")
+    add(27)
+    many, many_searched = statements(), statements(q="example")
+    assert len(listed(dashboard.page("/admin/clients"))) == 30
+    assert (many, many_searched) == (few, few_searched)

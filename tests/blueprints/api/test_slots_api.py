@@ -8,9 +8,8 @@ zone has on that date), never computed by the code under test. The default clock
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
-from widget.extensions import db
+from tests import sql
 
 from .helpers import created, expect_error, invalid_fields, new_type, ok
 
@@ -443,18 +442,9 @@ def test_slots_need_a_provider_key(client, hour_type):
 
 
 def _statements_during(call):
-    count = 0
-
-    def on_execute(*_args):
-        nonlocal count
-        count += 1
-
-    event.listen(db.engine, "before_cursor_execute", on_execute)
-    try:
+    with sql.statements() as sent:
         result = call()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", on_execute)
-    return count, result
+    return len(sent), result
 
 
 def test_a_thirty_day_slots_request_runs_a_small_constant_number_of_statements(

@@ -42,15 +42,6 @@ class AdjustmentForm(Form):
 # Clients
 
 
-def _search(found: list[tuple[Client, bool]], query: str) -> list[tuple[Client, bool]]:
-    words = query.lower().split()
-    return [
-        (client, existing)
-        for client, existing in found
-        if all(word in f"{client.name} {client.email}".lower() for word in words)
-    ]
-
-
 @bp.route("/clients", methods=["GET", "POST"])
 @provider_required
 def client_list() -> ResponseReturnValue:
@@ -74,14 +65,16 @@ def client_list() -> ResponseReturnValue:
                 flash(f"Added {client.name}.")
                 return redirect(url_for("admin.client_profile", client_id=client.id))
     query = request.args.get("q", "").strip()
-    found = clients.clients_with_status(db.session, provider)
+    search = clients.search_clients(db.session, provider, query)
     return page(
         "admin/clients.html",
         422 if form.errors else 200,
         form=form,
         query=query,
-        found=_search(found, query) if query else found,
-        total=len(found),
+        found=search.found,
+        matches=search.matches,
+        cut_short=search.cut_short,
+        total=search.total,
     )
 
 
