@@ -170,3 +170,32 @@ def test_another_providers_endpoint_is_not_found(api, create_provider, receiver)
     expect_error(stranger.get(f"/api/v1/webhooks/{hook['id']}/deliveries"), 404, "not_found")
     assert ok(api.delete(f"/api/v1/webhooks/{hook['id']}"))["id"] == hook["id"]
     assert ok(api.get("/api/v1/webhooks"))["webhooks"] == []
+
+
+def test_an_endpoint_added_in_the_same_transaction_hears_the_booking_that_follows(
+    app, provider, practice, receiver, clock
+):
+    """The provider row says whether any endpoint listens; adding one must not leave it
+    saying no for the rest of the transaction."""
+    from widget.domain import booking, webhooks
+    from widget.models import Channel, Provider
+
+    follow_up, person = practice
+    owner = db.session.get(Provider, provider.id)
+    assert owner.has_webhooks is False
+    webhooks.create_endpoint(
+        db.session, owner, url=receiver.url, events=["booking.created"], now=clock.now
+    )
+    client, kind = booking.client_and_type(db.session, owner, person["id"], follow_up["id"])
+    made = booking.book(
+        db.session,
+        owner,
+        kind,
+        start=MONDAY,
+        channel=Channel.provider,
+        now=clock.now,
+        client=client,
+    )
+    db.session.commit()
+    [delivery] = db.session.scalars(db.select(WebhookDelivery))
+    assert (delivery.event, delivery.payload["data"]["id"]) == ("booking.created", made.id)

@@ -25,9 +25,10 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    exists,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from .extensions import db
 
@@ -113,6 +114,22 @@ class BookingStatus(enum.StrEnum):
 LIVE_STATUSES = (BookingStatus.pending_verification, BookingStatus.confirmed)
 
 
+class WebhookEndpoint(db.Model):  # type: ignore[name-defined,misc]
+    """A provider's URL that hears about chosen events, signed with its own secret."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Provider(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "providers"
     __table_args__ = (
@@ -136,6 +153,11 @@ class Provider(db.Model):  # type: ignore[name-defined,misc]
     late_cancel_hours: Mapped[int] = mapped_column(Integer, default=24)
     embed_allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Read with the provider (every request loads it), so a change that emits webhook
+    # events knows without another query that most providers have no endpoint.
+    has_webhooks: Mapped[bool] = column_property(
+        exists().where(WebhookEndpoint.provider_id == id, WebhookEndpoint.active.is_(True))
+    )
 
 
 class ApiKey(db.Model):  # type: ignore[name-defined,misc]
@@ -466,22 +488,6 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
-
-
-class WebhookEndpoint(db.Model):  # type: ignore[name-defined,misc]
-    """A provider's URL that hears about chosen events, signed with its own secret."""
-
-    __tablename__ = "webhook_endpoints"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    provider_id: Mapped[int] = mapped_column(
-        ForeignKey("providers.id", ondelete="CASCADE"), index=True
-    )
-    url: Mapped[str] = mapped_column(String(2000))
-    events: Mapped[list[str]] = mapped_column(JSON)
-    secret: Mapped[str] = mapped_column(String(80))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class WebhookDelivery(db.Model):  # type: ignore[name-defined,misc]

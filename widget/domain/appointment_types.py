@@ -1,5 +1,6 @@
 """Appointment types: what can be booked, for whom, and at what credit cost."""
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -19,7 +20,19 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+LONGEST_BLOCK = timedelta(minutes=3 * 1440)
+"""A booking's block (duration and both buffers, each at most a day) is never longer:
+overlap queries look back this far from a window, so they read a few rows, not a history."""
+
+
 def _check_rules(appointment_type: AppointmentType) -> None:
+    block = (
+        appointment_type.duration_minutes
+        + appointment_type.buffer_before_minutes
+        + appointment_type.buffer_after_minutes
+    )
+    if timedelta(minutes=block) > LONGEST_BLOCK:
+        raise ValidationFailed({"duration_minutes": "the duration and buffers are too long"})
     if appointment_type.audience == Audience.new_clients and appointment_type.requires_credit:
         raise ValidationFailed(
             {

@@ -12,8 +12,9 @@ exclusion constraint turns a lost race into `slot_unavailable`.
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import String, bindparam, cast, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,14 +28,23 @@ from ..models import (
     Provider,
 )
 from . import credits, policy, webhooks
-from .appointment_types import appointment_type_of
-from .availability import Interval, free_slots, working_intervals
+from .appointment_types import LONGEST_BLOCK, appointment_type_of
+from .availability import Hours, Interval, free_slots, working_intervals
 from .clients import client_of, create_client, is_existing
 from .errors import InvalidState, NotFound, Refused
-from .schedule import booked_on, stored_hours
+from .schedule import (
+    NO_DATE,
+    NO_INT,
+    NO_MOMENT,
+    NO_TIME,
+    booked_on,
+    hours_of,
+    hours_parts,
+)
 from .timezones import zone_named
 
 EXCLUSION_VIOLATION = "23P01"
+_NO_STATUS: Any = cast(null(), String(32))
 
 
 @dataclass(frozen=True)
@@ -128,66 +138,68 @@ def prepare_slot(
     """Everything before a booking, hold or move is written, in the order that cannot deadlock."""
     _lock_for_day_cap(session, appointment_type)
     block = Interval(*block_of(appointment_type, start))
-    in_the_way = _in_the_way(session, provider.id, block, now, excluding)
-    check_start(
-        session,
-        provider,
-        appointment_type,
-        start,
-        channel,
-        now,
-        excluding=excluding,
-        in_the_way=in_the_way,
-    )
-    if in_the_way.expired_holds:
+    surroundings = _surroundings(session, provider.id, block, now, excluding)
+    check_start(session, provider, appointment_type, start, channel, now, surroundings, excluding)
+    if surroundings.expired_holds:
         _retire_expired_holds(session, provider.id, block, now)
     return block
 
 
 @dataclass(frozen=True)
-class InTheWay:
-    """What overlaps a block: a live booking or hold (the slot is taken), or holds that have
-    expired but still count for PostgreSQL's exclusion constraint until they are retired."""
+class Surroundings:
+    """What a start is checked against: the provider's hours, and what overlaps its block:
+    a live booking or hold (the slot is taken), or holds that have expired but still count
+    for PostgreSQL's exclusion constraint until they are retired."""
 
+    weekly: dict[int, Hours]
+    exceptions: dict[date, Hours]
     live: bool
     expired_holds: bool
 
 
 @cache
-def _in_the_way_query(excluding: bool) -> Select[BookingStatus, datetime | None]:
-    query = select(Booking.status, Booking.hold_expires_at).where(
+def _surroundings_query(excluding: bool) -> Any:
+    """The overlapping bookings' (status, hold expiry) and the hours, in one statement."""
+    overlapping = select(
+        NO_INT, NO_DATE, NO_TIME, NO_TIME, Booking.status, Booking.hold_expires_at
+    ).where(
         Booking.provider_id == bindparam("provider_id"),
         Booking.block_start < bindparam("block_end"),
+        Booking.block_start > bindparam("reach"),
         Booking.block_end > bindparam("block_start"),
         Booking.status.in_((BookingStatus.confirmed, BookingStatus.pending_verification)),
     )
     if excluding:
-        query = query.where(Booking.id != bindparam("excluding"))
-    return query
+        overlapping = overlapping.where(Booking.id != bindparam("excluding"))
+    return union_all(overlapping, *hours_parts(_NO_STATUS, NO_MOMENT))
 
 
-def _in_the_way(
+def _surroundings(
     session: Session, provider_id: int, block: Interval, now: datetime, excluding: int | None
-) -> InTheWay:
-    """One query for both: usually it finds nothing, and nothing needs retiring."""
+) -> Surroundings:
+    """One round trip: usually nothing overlaps, and nothing needs retiring."""
     params = {
         "provider_id": provider_id,
         "block_start": block.start,
         "block_end": block.end,
+        "reach": block.start - LONGEST_BLOCK,
         "excluding": excluding,
     }
+    hours = []
     live = expired = False
-    for status, hold_expires_at in session.execute(
-        _in_the_way_query(excluding is not None), params
-    ):
-        if status == BookingStatus.confirmed:
+    for row in session.execute(_surroundings_query(excluding is not None), params):
+        status, hold_expires_at = row[4], row[5]
+        if status is None:
+            hours.append(row)
+        elif status == BookingStatus.confirmed:
             live = True
         elif hold_expires_at is not None:
             if hold_expires_at > now:
                 live = True
             else:
                 expired = True
-    return InTheWay(live=live, expired_holds=expired)
+    weekly, exceptions = hours_of(hours)
+    return Surroundings(weekly, exceptions, live=live, expired_holds=expired)
 
 
 def _retire_expired_holds(
@@ -201,6 +213,7 @@ def _retire_expired_holds(
             Booking.status == BookingStatus.pending_verification,
             Booking.hold_expires_at <= now,
             Booking.block_start < block.end,
+            Booking.block_start > block.start - LONGEST_BLOCK,
             Booking.block_end > block.start,
         )
         .values(status=BookingStatus.expired)
@@ -215,22 +228,23 @@ def check_start(
     start: datetime,
     channel: Channel,
     now: datetime,
-    *,
+    surroundings: Surroundings,
     excluding: int | None = None,
-    in_the_way: InTheWay | None = None,
 ) -> None:
     """Raise the reason a start is not bookable: notice, horizon, hours, or taken.
 
     Provider bookings skip notice and horizon and may start off the slot grid, but
-    must still fit the working hours. `in_the_way` is what `_in_the_way` found for
-    the start's block, if the caller has read it already.
+    must still fit the working hours.
     """
     zone = zone_named(provider.timezone)
     local_day = start.astimezone(zone).date()
     duration = timedelta(minutes=appointment_type.duration_minutes)
-    weekly, exceptions = stored_hours(session, provider.id)
     working = working_intervals(
-        weekly, exceptions, zone, local_day - timedelta(days=1), local_day + timedelta(days=1)
+        surroundings.weekly,
+        surroundings.exceptions,
+        zone,
+        local_day - timedelta(days=1),
+        local_day + timedelta(days=1),
     )
     if channel == Channel.provider:
         inside = any(w.start <= start and start + duration <= w.end for w in working)
@@ -257,10 +271,7 @@ def check_start(
         )
     if not inside:
         raise Refused("outside_availability", "This time is outside the bookable hours.")
-    if in_the_way is None:
-        block = Interval(*block_of(appointment_type, start))
-        in_the_way = _in_the_way(session, provider.id, block, now, excluding)
-    if in_the_way.live:
+    if surroundings.live:
         raise Refused("slot_unavailable", "This time has just been taken.")
     cap = appointment_type.max_per_day
     if cap is not None and (
@@ -270,6 +281,7 @@ def check_start(
 
 
 def flush_or_taken(session: Session) -> None:
+    """On PostgreSQL a race lost on the exclusion constraint is slot_unavailable."""
     try:
         session.flush()
     except IntegrityError as exc:

@@ -29,6 +29,7 @@ from ..models import (
     UTCDateTime,
     WeeklyHours,
 )
+from .appointment_types import LONGEST_BLOCK
 from .availability import (
     Hours,
     Interval,
@@ -100,25 +101,25 @@ def replace_availability(
 
 
 # The statements of every slot request are built once: building one costs as much as running it.
-_NO_INT: Any = cast(null(), Integer)
-_NO_DATE: Any = cast(null(), Date)
-_NO_TIME: Any = cast(null(), Time)
-_NO_MOMENT: Any = cast(null(), UTCDateTime())
+NO_INT: Any = cast(null(), Integer)
+NO_DATE: Any = cast(null(), Date)
+NO_TIME: Any = cast(null(), Time)
+NO_MOMENT: Any = cast(null(), UTCDateTime())
 
 
-def _hours_parts(*padding: Any) -> list[Any]:
+def hours_parts(*padding: Any) -> list[Any]:
     """The weekly rows (no date) and the exception rows (no weekday), as
     (weekday, day, start_time, end_time, *padding)."""
     return [
         select(
             WeeklyHours.weekday,
-            _NO_DATE,
+            NO_DATE,
             WeeklyHours.start_time,
             WeeklyHours.end_time,
             *padding,
         ).where(WeeklyHours.provider_id == bindparam("provider_id")),
         select(
-            _NO_INT,
+            NO_INT,
             DateException.day,
             DateException.start_time,
             DateException.end_time,
@@ -127,10 +128,10 @@ def _hours_parts(*padding: Any) -> list[Any]:
     ]
 
 
-_HOURS: Any = union_all(*_hours_parts())
+_HOURS: Any = union_all(*hours_parts())
 
 
-def _hours_of(rows: Any) -> tuple[dict[int, Hours], dict[date, Hours]]:
+def hours_of(rows: Any) -> tuple[dict[int, Hours], dict[date, Hours]]:
     weekly: dict[int, Hours] = {}
     exceptions: dict[date, Hours] = {}
     for weekday, day, start, end, *_rest in rows:
@@ -150,7 +151,7 @@ def stored_hours(session: Session, provider_id: int) -> tuple[dict[int, Hours], 
 
     One query: the weekly rows and the exception rows together.
     """
-    return _hours_of(session.execute(_HOURS, {"provider_id": provider_id}))
+    return hours_of(session.execute(_HOURS, {"provider_id": provider_id}))
 
 
 def availability_of(session: Session, provider: Provider) -> dict[str, Any]:
@@ -193,6 +194,7 @@ def _live_blocks(
     params = {
         "provider_id": provider_id,
         "window_start": window.start,
+        "reach": window.start - LONGEST_BLOCK,
         "window_end": window.end,
         "now": now,
         "excluding": excluding,
@@ -211,6 +213,7 @@ def _live_in_window(query: Any, excluding: bool) -> Any:
     query = query.where(
         Booking.provider_id == bindparam("provider_id"),
         Booking.block_start < bindparam("window_end"),
+        Booking.block_start > bindparam("reach"),
         Booking.block_end > bindparam("window_start"),
         (Booking.status == BookingStatus.confirmed)
         | (
@@ -233,11 +236,11 @@ def _live_blocks_query(with_days: bool, excluding: bool) -> Select[Any]:
 def _calendar_query(with_days: bool, excluding: bool) -> Any:
     """The hours and the live blocks in one statement (one round trip), as rows of
     (weekday, day, start_time, end_time, block_start, block_end[, type id, start])."""
-    padding = [_NO_MOMENT, _NO_MOMENT] + ([_NO_INT, _NO_MOMENT] if with_days else [])
+    padding = [NO_MOMENT, NO_MOMENT] + ([NO_INT, NO_MOMENT] if with_days else [])
     blocks = _live_in_window(
-        select(_NO_INT, _NO_DATE, _NO_TIME, _NO_TIME, *_blocks_columns(with_days)), excluding
+        select(NO_INT, NO_DATE, NO_TIME, NO_TIME, *_blocks_columns(with_days)), excluding
     )
-    return union_all(*_hours_parts(*padding), blocks)
+    return union_all(*hours_parts(*padding), blocks)
 
 
 def calendar_for(
@@ -264,6 +267,7 @@ def calendar_for(
     params = {
         "provider_id": provider.id,
         "window_start": span.start,
+        "reach": span.start - LONGEST_BLOCK,
         "window_end": span.end,
         "now": now,
         "excluding": excluding,
@@ -271,7 +275,7 @@ def calendar_for(
     rows = list(session.execute(_calendar_query(capped, excluding is not None), params))
     hours = [row for row in rows if row[4] is None]
     blocks = [row[4:] for row in rows if row[4] is not None]
-    weekly, exceptions = _hours_of(hours)
+    weekly, exceptions = hours_of(hours)
     working = working_intervals(weekly, exceptions, zone, first_day, last_day)
     busy = [Interval(block[0], block[1]) for block in blocks]
     per_day: dict[date, int] = {}

@@ -45,8 +45,7 @@ def create_endpoint(
         created_at=now,
     )
     session.add(endpoint)
-    session.flush()
-    session.info.pop(_CACHE, None)
+    _endpoints_changed(session, provider)
     return endpoint
 
 
@@ -71,9 +70,14 @@ def remove_endpoint(session: Session, provider: Provider, endpoint_id: int) -> W
     """Deleting an endpoint drops its log and anything not yet sent."""
     endpoint = endpoint_of(session, provider, endpoint_id)
     session.delete(endpoint)
+    _endpoints_changed(session, provider)
+    return endpoint
+
+
+def _endpoints_changed(session: Session, provider: Provider) -> None:
     session.flush()
     session.info.pop(_CACHE, None)
-    return endpoint
+    session.expire(provider, ["has_webhooks"])
 
 
 def deliveries_of(session: Session, provider: Provider, endpoint_id: int) -> list[WebhookDelivery]:
@@ -95,11 +99,15 @@ _ACTIVE = select(WebhookEndpoint).where(
 
 
 def _listening(session: Session, provider_id: int) -> list[WebhookEndpoint]:
-    """The provider's active endpoints, read once per transaction: a booking emits
-    several events, and most providers have no endpoint at all."""
+    """The provider's active endpoints, read once per transaction, and not at all when the
+    provider, already loaded, has none (most have none)."""
     cache: dict[int, list[WebhookEndpoint]] = session.info.setdefault(_CACHE, {})
     if provider_id not in cache:
-        cache[provider_id] = list(session.scalars(_ACTIVE, {"provider_id": provider_id}))
+        provider = session.get(Provider, provider_id)
+        if provider is None or not provider.has_webhooks:
+            cache[provider_id] = []
+        else:
+            cache[provider_id] = list(session.scalars(_ACTIVE, {"provider_id": provider_id}))
     return cache[provider_id]
 
 

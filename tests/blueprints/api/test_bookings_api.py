@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests import sql
+
 from .helpers import BIG_IDS, created, expect_error, invalid_fields, new_type, ok
 
 BOOKINGS = "/api/v1/bookings"
@@ -770,3 +772,69 @@ def test_a_body_that_is_not_json_is_a_bad_request(api, follow_up):
         headers={"Authorization": f"Bearer {api.key}", "Content-Type": "text/plain"},
     )
     expect_error(response, 400, "bad_request")
+
+
+# --- what a booking reads and writes ---------------------------------------------------
+
+
+@pytest.fixture
+def long_block(make_type):
+    """Booked Monday 10:00, its block runs from Sunday 10:00 to Tuesday 11:00 (EST): one
+    hour with a day's buffer on each side, the longest buffers a type may have."""
+    return make_type(
+        name="Retreat",
+        duration_minutes=60,
+        buffer_before_minutes=1440,
+        buffer_after_minutes=1440,
+        requires_credit=False,
+    )
+
+
+def test_a_block_that_began_days_earlier_still_keeps_its_slots(
+    api, long_block, follow_up, credited
+):
+    client = credited()
+    created(post_booking(api, client["id"], long_block["id"], MON_10))
+    expect_error(post_booking(api, client["id"], follow_up["id"], TUE_10), 409, "slot_unavailable")
+    query = {"appointment_type_id": follow_up["id"], "start": "2026-12-01", "end": "2026-12-01"}
+    slots = ok(api.get("/api/v1/slots", **query))["slots"]
+    assert [slot["start"][11:16] for slot in slots] == [
+        "11:00",
+        "12:00",
+        "13:00",
+        "14:00",
+        "15:00",
+        "16:00",
+    ]
+    assert balance(api, client["id"], follow_up["id"]) == 2
+
+
+def test_a_type_with_a_block_longer_than_three_days_is_refused(app, provider):
+    from widget.domain import appointment_types
+    from widget.domain.errors import ValidationFailed
+    from widget.extensions import db
+    from widget.models import Provider
+
+    owner = db.session.get(Provider, provider.id)
+    fields = {
+        "name": "Too long",
+        "duration_minutes": 1441,
+        "buffer_before_minutes": 1440,
+        "buffer_after_minutes": 1440,
+        "audience": "everyone",
+        "requires_credit": False,
+    }
+    with pytest.raises(ValidationFailed) as refused:
+        appointment_types.create_appointment_type(db.session, owner, fields)
+    assert set(refused.value.details) == {"duration_minutes"}
+    fields["duration_minutes"] = 1440
+    assert appointment_types.create_appointment_type(db.session, owner, fields).id
+
+
+def test_a_booking_without_webhooks_is_a_fixed_handful_of_statements(api, follow_up, credited):
+    client = credited()
+    with sql.statements() as seen:
+        created(post_booking(api, client["id"], follow_up["id"], MON_10))
+    assert not [s for s in seen if s.startswith("SELECT webhook_endpoints.")]
+    # key (with whether any endpoint listens), client and type, hours with what overlaps, account, booking, ledger (3)
+    assert len([s for s in seen if not s.startswith("BEGIN")]) == 8, seen
