@@ -17,6 +17,7 @@ import icalendar
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests import sql
 from widget import create_app, mail
 from widget.domain import notify
 from widget.extensions import db
@@ -276,3 +277,40 @@ def test_two_deliver_runs_at_once_send_each_message_once(app, smtp, clock):
         thread.join()
     assert sum(c.sent for c in counts) == 8
     assert sorted(m["To"] for m in smtp.received) == sorted(f"r{i}@example.com" for i in range(8))
+
+
+def test_a_sweep_while_a_request_is_answering_leaves_its_mail_to_the_request(
+    app, client, link, smtp
+):
+    response = submit(client, link)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["outbox", "deliver"]).output.splitlines()[0] == "sent: 0"
+    response.close()
+    assert runner.invoke(args=["outbox", "deliver"]).output.splitlines()[0] == "sent: 0"
+    [hold] = smtp.received
+    assert hold["To"] == "visitor@example.com"
+    [row] = outbox()
+    assert row.attempts == 1 and row.sent_at is not None
+
+
+def test_mail_a_request_never_sent_goes_out_with_the_sweep_once_its_lease_is_over(
+    app, client, link, smtp, clock
+):
+    response = submit(client, link)  # the worker answers, then dies before sending
+    runner = app.test_cli_runner()
+    clock.advance(minutes=9)
+    assert runner.invoke(args=["outbox", "deliver"]).output.splitlines()[0] == "sent: 0"
+    clock.advance(minutes=1)
+    assert runner.invoke(args=["outbox", "deliver"]).output.splitlines()[0] == "sent: 1"
+    response.close()  # a request that wakes up after its lease sends nothing more
+    assert len(smtp.received) == 1
+    [row] = outbox()
+    assert (row.attempts, row.sent_at) == (1, clock.now)
+
+
+def test_a_request_records_its_deliveries_in_one_transaction(app, client, link, smtp):
+    response = submit(client, link)
+    with sql.statements() as sent:
+        response.close()
+    assert len(smtp.received) == 1
+    assert [s.split()[0] for s in sent if not s.startswith("BEGIN")] == ["UPDATE"]

@@ -280,23 +280,21 @@ def deliver_outbox(
     now: datetime,
     logger: logging.Logger,
     limit: int = outbox.DELIVERY_LIMIT,
-    ids: set[int] | None = None,
+    rows: list[OutboxMessage] | None = None,
 ) -> outbox.DeliveryCounts:
-    """Send the emails that are due (only `ids`, when given), over one SMTP connection."""
+    """Send the emails that are due (or the leased `rows`), over one SMTP connection."""
     with _transport(smtp_url, logger) as transport:
-        return outbox.deliver_due(
-            session,
-            OutboxMessage,
-            lambda message: transport(message, sender),
-            at=now,
-            logger=logger,
-            limit=limit,
-            ids=ids,
-        )
+
+        def send(message: OutboxMessage) -> None:
+            transport(message, sender)
+
+        if rows is not None:
+            return outbox.deliver_leased(session, rows, send, at=now, logger=logger)
+        return outbox.deliver_due(session, OutboxMessage, send, at=now, logger=logger, limit=limit)
 
 
 def deliver_due_mail(
-    *, limit: int = outbox.DELIVERY_LIMIT, ids: set[int] | None = None
+    *, limit: int = outbox.DELIVERY_LIMIT, rows: list[OutboxMessage] | None = None
 ) -> outbox.DeliveryCounts:
     """deliver_outbox with this app's settings and clock."""
     return deliver_outbox(
@@ -306,5 +304,5 @@ def deliver_due_mail(
         now=now(),
         logger=current_app.logger,
         limit=limit,
-        ids=ids,
+        rows=rows,
     )

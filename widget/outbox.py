@@ -3,8 +3,13 @@
 Emails (OutboxMessage) and webhook calls (WebhookDelivery) share the pattern: a
 request only writes rows; what it committed is delivered when its response has gone
 out, in a session of its own; a failure is kept on the row and retried with backoff
-by `flask --app widget outbox deliver`. Rows are claimed one at a time with SKIP
-LOCKED on PostgreSQL, so two runs never deliver one row twice.
+by `flask --app widget outbox deliver`.
+
+A row written in a request is leased to that request from the start (its next
+attempt is a lease away), so the request sends it without claiming it and records
+every outcome in one short transaction; should the process die first, the sweep
+takes the row once the lease is over. The sweep claims rows one at a time, with
+SKIP LOCKED on PostgreSQL, so two runs never deliver one row twice.
 """
 
 from collections.abc import Callable
@@ -37,6 +42,9 @@ class DeliveryCounts:
     sent: int = 0
     failed: int = 0
 
+    def __add__(self, other: "DeliveryCounts") -> "DeliveryCounts":
+        return DeliveryCounts(self.sent + other.sent, self.failed + other.failed)
+
 
 def retry_delay(attempts: int) -> timedelta:
     """1, 2, 4 ... minutes after the first, second, third failure; at most an hour."""
@@ -47,7 +55,7 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _claim_next(session: Session, kind: type[Row], at: datetime, ids: set[int] | None) -> Any:
+def _claim_next(session: Session, kind: type[Row], at: datetime) -> Any:
     """Take one due row and hide it from other runs for the lease, in a short transaction.
 
     On PostgreSQL, SKIP LOCKED lets concurrent runs pass each other's claims; SQLite's
@@ -60,8 +68,6 @@ def _claim_next(session: Session, kind: type[Row], at: datetime, ids: set[int] |
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    if ids is not None:
-        query = query.where(kind.id.in_(ids))
     row = session.scalars(query).first()
     if row is not None:
         row.next_attempt_at = at + CLAIM_LEASE
@@ -77,47 +83,70 @@ def deliver_due(
     at: datetime,
     logger: Logger,
     limit: int = DELIVERY_LIMIT,
-    ids: set[int] | None = None,
 ) -> DeliveryCounts:
-    """Deliver what is due (only `ids`, when given). A failure is recorded on the row for a
-    later retry with backoff, never raised: the table is the retry queue."""
-    sent = failed = 0
-    while sent + failed < limit:
-        row = _claim_next(session, kind, at, ids)
+    """Deliver what is due. A failure is recorded on the row for a later retry with
+    backoff, never raised: the table is the retry queue."""
+    counts = DeliveryCounts()
+    while counts.sent + counts.failed < limit:
+        row = _claim_next(session, kind, at)
         if row is None:
             break
-        row.attempts += 1
-        try:
-            send(row)
-        except Exception as exc:
-            row.last_error = describe(exc)
-            row.next_attempt_at = at + retry_delay(row.attempts)
-            failed += 1
-            logger.warning(
-                "%s %s not delivered (attempt %s, retry after %s): %s",
-                kind.__tablename__,
-                row.id,
-                row.attempts,
-                row.next_attempt_at.isoformat(),
-                row.last_error,
-            )
-        else:
-            row.sent_at = at
-            row.last_error = None
-            sent += 1
+        counts = counts + _attempt(row, send, at, logger)
         session.commit()
-    return DeliveryCounts(sent=sent, failed=failed)
+    return counts
+
+
+def deliver_leased(
+    session: Session, rows: list[Any], send: Callable[[Any], None], *, at: datetime, logger: Logger
+) -> DeliveryCounts:
+    """Deliver rows leased to the caller (a request's own), then record the outcomes in
+    one transaction: the rows come from the request's session, so nothing is read again
+    and nothing needs claiming. A row whose lease is over is the sweep's, and is left."""
+    counts = DeliveryCounts()
+    for row in rows:
+        if at < row.next_attempt_at:
+            counts = counts + _attempt(session.merge(row, load=False), send, at, logger)
+    session.commit()
+    return counts
+
+
+def _attempt(
+    row: Any, send: Callable[[Any], None], at: datetime, logger: Logger
+) -> "DeliveryCounts":
+    """One delivery attempt, its outcome written on the row; a failure is never raised."""
+    row.attempts += 1
+    try:
+        send(row)
+    except Exception as exc:
+        row.last_error = describe(exc)
+        row.next_attempt_at = at + retry_delay(row.attempts)
+        logger.warning(
+            "%s %s not delivered (attempt %s, retry after %s): %s",
+            type(row).__tablename__,
+            row.id,
+            row.attempts,
+            row.next_attempt_at.isoformat(),
+            row.last_error,
+        )
+        return DeliveryCounts(failed=1)
+    row.sent_at = at
+    row.last_error = None
+    return DeliveryCounts(sent=1)
 
 
 def deliver_everything(limit: int = DELIVERY_LIMIT) -> dict[str, DeliveryCounts]:
     return {kind.__tablename__: _deliverers[kind](limit=limit) for kind in KINDS}
 
 
-@event.listens_for(Session, "after_flush")
-def _note_queued(session: Session, _flush_context: object) -> None:
+@event.listens_for(Session, "before_flush")
+def _lease_to_request(session: Session, _flush_context: object, _instances: object) -> None:
+    """A row written in a request is that request's to send after its response."""
+    if not has_request_context():
+        return
     for row in session.new:
-        if isinstance(row, KINDS):
-            session.info.setdefault(_QUEUED, set()).add((type(row), row.id))
+        if isinstance(row, KINDS) and row.sent_at is None:
+            row.next_attempt_at = row.next_attempt_at + CLAIM_LEASE
+            session.info.setdefault(_QUEUED, []).append(row)
 
 
 @event.listens_for(Session, "after_commit")
@@ -125,7 +154,7 @@ def _note_committed(session: Session) -> None:
     """Only committed rows are delivered, and only by the request that committed them."""
     queued = session.info.pop(_QUEUED, None)
     if queued and has_request_context():
-        g.setdefault(_COMMITTED, set()).update(queued)
+        g.setdefault(_COMMITTED, []).extend(queued)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -133,15 +162,15 @@ def _forget_rolled_back(session: Session) -> None:
     session.info.pop(_QUEUED, None)
 
 
-def _deliver_after_response(app: Flask, queued: set[tuple[type[Row], int]]) -> None:
+def _deliver_after_response(app: Flask, queued: list[Row]) -> None:
     """Runs when the server closes the response, in an app context (and session) of its own."""
     with app.app_context():
         for kind in KINDS:
-            ids = {row_id for row_kind, row_id in queued if row_kind is kind}
-            if not ids:
+            rows = [row for row in queued if type(row) is kind]
+            if not rows:
                 continue
             try:
-                _deliverers[kind](ids=ids)
+                _deliverers[kind](rows=rows)
             except Exception:
                 app.logger.exception("delivery after a response failed; `outbox deliver` retries")
             finally:
@@ -149,7 +178,7 @@ def _deliver_after_response(app: Flask, queued: set[tuple[type[Row], int]]) -> N
 
 
 def _hand_on_committed(response: Response) -> Response:
-    queued: set[tuple[type[Row], int]] | None = g.pop(_COMMITTED, None)
+    queued: list[Row] | None = g.pop(_COMMITTED, None)
     if queued:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         response.call_on_close(lambda: _deliver_after_response(app, queued))
@@ -158,6 +187,7 @@ def _hand_on_committed(response: Response) -> Response:
 
 def init_app(app: Flask, deliverers: dict[type[Row], Callable[..., DeliveryCounts]]) -> None:
     """Deliver what a request committed once its response has gone out; each deliverer,
-    called as `deliver(limit=..., ids=...)`, sends due rows of its kind."""
+    called as `deliver(limit=...)` sends due rows of its kind, and as `deliver(rows=...)`
+    the rows a request leased."""
     _deliverers.update(deliverers)
     app.after_request(_hand_on_committed)

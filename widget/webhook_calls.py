@@ -30,10 +30,13 @@ def post(delivery: WebhookDelivery) -> None:
     """One attempt; anything but a 2xx answer is a failure to retry."""
     endpoint = db.session.get(WebhookEndpoint, delivery.endpoint_id)
     assert endpoint is not None
+    url, secret = endpoint.url, endpoint.secret
+    # SQLite's write lock lasts the whole transaction: never hold it across a call out.
+    db.session.commit()
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(now().timestamp())
     request = urllib.request.Request(
-        endpoint.url,
+        url,
         data=body,
         method="POST",
         headers={
@@ -41,7 +44,7 @@ def post(delivery: WebhookDelivery) -> None:
             "User-Agent": "Widget-Webhooks/1",
             "Widget-Event": delivery.event,
             "Widget-Delivery": str(delivery.id),
-            "Widget-Signature": f"t={timestamp},v1={signature(endpoint.secret, timestamp, body)}",
+            "Widget-Signature": f"t={timestamp},v1={signature(secret, timestamp, body)}",
         },
     )
     try:
@@ -53,14 +56,10 @@ def post(delivery: WebhookDelivery) -> None:
 
 
 def deliver_due_webhooks(
-    *, limit: int = outbox.DELIVERY_LIMIT, ids: set[int] | None = None
+    *, limit: int = outbox.DELIVERY_LIMIT, rows: list[WebhookDelivery] | None = None
 ) -> outbox.DeliveryCounts:
-    return outbox.deliver_due(
-        db.session(),
-        WebhookDelivery,
-        post,
-        at=now(),
-        logger=current_app.logger,
-        limit=limit,
-        ids=ids,
-    )
+    """The due deliveries, or the leased `rows`."""
+    session, at, logger = db.session(), now(), current_app.logger
+    if rows is not None:
+        return outbox.deliver_leased(session, rows, post, at=at, logger=logger)
+    return outbox.deliver_due(session, WebhookDelivery, post, at=at, logger=logger, limit=limit)
