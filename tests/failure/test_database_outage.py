@@ -2,9 +2,10 @@
 
 The app (in process) reaches PostgreSQL through a TCP proxy the test controls. Cutting
 the proxy drops every open connection and refuses new ones, as a network partition or a
-database restart would. Requests then answer 503 in the API's JSON error shape, quickly
-and without a stack trace; once the proxy reopens, the same app serves again, and a
-booking tried during the outage was either not made at all or is made once on retry.
+database restart would. Requests then answer 503 with `Retry-After`, quickly and without a
+stack trace: the API in its JSON error shape, every other path as the HTML error page; once
+the proxy reopens, the same app serves again, and a booking tried during the outage was
+either not made at all or is made once on retry.
 """
 
 import contextlib
@@ -104,9 +105,15 @@ class Proxy:
 
 
 @pytest.fixture
-def proxy(postgres_database: str) -> Iterator[Proxy]:
+def proxy_kind() -> type[Proxy]:
+    """The proxy `proxy` starts; a module that needs a cleverer one overrides this."""
+    return Proxy
+
+
+@pytest.fixture
+def proxy(postgres_database: str, proxy_kind: type[Proxy]) -> Iterator[Proxy]:
     url = make_url(postgres_database)
-    relay = Proxy(url.host or "127.0.0.1", url.port or 5432)
+    relay = proxy_kind(url.host or "127.0.0.1", url.port or 5432)
     yield relay
     relay.stop()
 
@@ -180,12 +187,43 @@ def _practice(app: Flask) -> tuple[dict[str, str], dict[str, Any]]:
     return auth, body
 
 
+LEAKS = ("Traceback", 'File "', "psycopg", "sqlalchemy", "OperationalError", "SELECT", "connection")
+SENTENCE = "Booking is unavailable for a moment; please try again in a minute."
+
+
+def _assert_retry_after(response: Any) -> None:
+    assert int(response.headers["Retry-After"]) > 0
+
+
 def _assert_unavailable(response: Any) -> None:
+    """The API's answer: JSON `service_unavailable`, 503, `Retry-After`."""
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "service_unavailable"
+    _assert_retry_after(response)
     text = response.get_data(as_text=True)
-    for leak in ("Traceback", "psycopg", "OperationalError", "SELECT", "connection"):
+    for leak in LEAKS:
         assert leak not in text
+
+
+def _assert_unavailable_page(response: Any) -> None:
+    """A page's answer: the HTML error page, 503, `Retry-After`, the pages' security headers."""
+    text = response.get_data(as_text=True)
+    assert response.status_code == 503, text
+    assert response.mimetype == "text/html"
+    assert not response.is_json
+    assert SENTENCE in text
+    assert 'data-reason="service_unavailable"' in text
+    assert '"error"' not in text and not text.lstrip().startswith("{")
+    for leak in LEAKS:
+        assert leak not in text, leak
+    _assert_retry_after(response)
+    headers = response.headers
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Cache-Control"] == "no-store"
 
 
 def test_a_cut_database_answers_503_then_recovers_without_half_bookings(
@@ -201,7 +239,7 @@ def test_a_cut_database_answers_503_then_recovers_without_half_bookings(
     _assert_unavailable(http.get("/api/v1/bookings", headers=auth))
     retry = {**auth, "Idempotency-Key": "outage-1"}
     _assert_unavailable(http.post("/api/v1/bookings", json=body, headers=retry))
-    _assert_unavailable(http.get("/portal/outage-clinic/login"))
+    _assert_unavailable_page(http.get("/portal/outage-clinic/login"))
     assert time.monotonic() - began < 10
 
     proxy.restore()
@@ -220,6 +258,41 @@ def test_a_cut_database_answers_503_then_recovers_without_half_bookings(
         .where(CreditEntry.client_id == body["client_id"], CreditEntry.kind == EntryKind.booking)
     )
     assert spends == 1
+
+
+def test_pages_answer_the_html_503_page_while_the_database_is_cut_then_recover(
+    proxied_app: Flask, proxy: Proxy
+) -> None:
+    """Booking pages, embed pages and the portal's login read the database: each answers the
+    error page (not the API's JSON) during the outage, and serves again after it."""
+    auth, _ = _practice(proxied_app)
+    http = proxied_app.test_client()
+    intro = {
+        "name": "Intro",
+        "duration_minutes": 30,
+        "audience": "new_clients",
+        "requires_credit": False,
+    }
+    kind = _ok(http.post("/api/v1/appointment-types", json=intro, headers=auth))
+    share = {"appointment_type_ids": [kind["id"]]}
+    link = _ok(http.post("/api/v1/share-links", json=share, headers=auth))
+    pages = [f"/l/{link['token']}", f"/embed/{link['token']}", "/portal/outage-clinic/login"]
+    for page in pages:
+        assert http.get(page).status_code == 200, page
+
+    proxy.cut()
+    for page in pages:
+        _assert_unavailable_page(http.get(page))
+    _assert_unavailable_page(http.post(f"/l/{link['token']}", data={"name": "Mia"}))
+    _assert_unavailable(http.get("/api/v1/settings", headers=auth))
+    _assert_unavailable(http.get("/api/v1/bookings", headers=auth))
+
+    proxy.restore()
+    for page in pages:
+        response = http.get(page)
+        assert response.status_code == 200, page
+        assert SENTENCE not in response.get_data(as_text=True)
+    _ok(http.get("/api/v1/settings", headers=auth))
 
 
 def test_a_connection_cut_inside_a_booking_leaves_nothing_half_made(

@@ -211,18 +211,31 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = exc.get_response().headers["Allow"]
         return response, status
 
+    def failure(code: str, message: str, status: int):  # type: ignore[no-untyped-def]
+        """The API's JSON error under /api/, the HTML page elsewhere."""
+        if request.path.startswith("/api/"):
+            return error_response(code, message, status=status)
+        from ..pages import failure_page  # pages imports this module
+
+        return failure_page(code, status), status
+
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):  # type: ignore[no-untyped-def]
+        """503 with `Retry-After`; the page needs no database."""
         db.session.rollback()
         app.logger.error("database unavailable: %s", exc.orig)
-        return error_response("service_unavailable", "The service is unavailable; try again soon.")
+        response, status = failure(
+            "service_unavailable", "The service is unavailable; try again soon.", 503
+        )
+        response.headers["Retry-After"] = "30"
+        return response, status
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         db.session.rollback()
         app.logger.exception("unexpected error")
-        return error_response("internal_error", "Something went wrong on our side.")
+        return failure("internal_error", "Something went wrong on our side.", 500)
 
 
 def idempotent(scope_of: Callable[[], str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

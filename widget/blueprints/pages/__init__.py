@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, make_response, render_template
 from flask.typing import ResponseReturnValue
 
 from ...domain.errors import DomainError
@@ -14,6 +14,7 @@ from ...models import BookingStatus, Provider
 from .. import link_flow
 from ..api.base import status_of
 from ..limits import read_limit
+from .framing import PAGE_POLICY
 
 bp = Blueprint("pages", __name__)
 
@@ -81,7 +82,7 @@ REASONS = {
     "payload_too_large": ("What you sent is too large", "Please shorten it and try again."),
     "service_unavailable": (
         "The booking service is unavailable",
-        "Nothing was booked. Please try again in a few minutes.",
+        "Booking is unavailable for a moment; please try again in a minute.",
     ),
     "internal_error": (
         "Something went wrong on our side",
@@ -139,6 +140,19 @@ def error_page(
     return page, status or status_of(DomainError(message, code=code))
 
 
+def failure_page(code: str, status: int) -> Response:
+    """The page of a failure on our side (a database outage, an unexpected error), for any
+    page: rendered from the reason code alone, without the database.
+
+    It names no provider (finding one would need the database), so it is never framable.
+    """
+    page, status = error_page(code, status=status)
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
+
+
 @bp.get("/confirm/<token>")
 @read_limit
 def confirm(token: str) -> ResponseReturnValue:
@@ -167,4 +181,13 @@ def confirm(token: str) -> ResponseReturnValue:
 # Registers the booking page's and the manage links' routes on bp.
 from . import booking_page, framing, manage  # noqa: E402
 
-__all__ = ["REASONS", "booking_page", "bp", "error_page", "framing", "manage", "portal_url"]
+__all__ = [
+    "REASONS",
+    "booking_page",
+    "bp",
+    "error_page",
+    "framing",
+    "manage",
+    "portal_url",
+    "failure_page",
+]
