@@ -216,6 +216,29 @@ def test_failed_deliveries_wait_longer_each_time_up_to_an_hour(app, smtp, clock)
     assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16, 32, 60, 60)]
 
 
+def test_mail_still_failing_three_days_on_is_given_up_and_shown_as_such(app, client, smtp, clock):
+    smtp.stop()
+    queue(1, clock.now)
+    made = clock.now
+    attempts = 0
+    while clock.now - made < timedelta(days=3):
+        assert mail.deliver_due_mail() == DeliveryCounts(sent=0, failed=1)
+        attempts += 1
+        [row] = outbox()
+        assert row.given_up_at is None
+        clock.now = row.next_attempt_at
+    assert mail.deliver_due_mail() == DeliveryCounts(sent=0, failed=1)
+    [row] = outbox()
+    assert (row.given_up_at, row.attempts) == (clock.now, attempts + 1)
+    assert "ConnectionRefusedError" in row.last_error
+    smtp.start()
+    clock.advance(days=1)
+    assert mail.deliver_due_mail() == DeliveryCounts()
+    assert smtp.received == []
+    page = client.get("/dev/mail").get_data(as_text=True)
+    assert 'data-status="given-up"' in page and f"given up after {attempts + 1} attempts" in page
+
+
 @pytest.mark.parametrize("mail_config", [{"WIDGET_SMTP_URL": None}])
 def test_without_an_smtp_url_mail_goes_to_the_log(client, link, caplog):
     with caplog.at_level(logging.INFO, logger="widget"):

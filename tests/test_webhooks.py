@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import json
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
@@ -148,6 +148,28 @@ def test_an_endpoint_that_was_down_gets_the_event_later(app, api, receiver, prac
     assert [(d["attempts"], d["last_status"]) for d in log] == [(2, 204)]
     assert log[0]["delivered_at"] is not None
     assert len(receiver.calls) == 2
+
+
+def test_an_endpoint_down_for_three_days_is_given_up_on_and_the_log_says_so(
+    app, api, receiver, practice, clock
+):
+    follow_up, person = practice
+    hook = subscribe(api, receiver, ["booking.created"])
+    receiver.status = 503
+    book(api, follow_up, person)
+    runner = app.test_cli_runner()
+    made = clock.now
+    while clock.now - made < timedelta(days=3):
+        clock.advance(hours=1)
+        runner.invoke(args=["outbox", "deliver"])
+    [delivery] = ok(api.get(f"/api/v1/webhooks/{hook['id']}/deliveries"))["deliveries"]
+    assert delivery["given_up_at"] is not None and delivery["next_attempt_at"] is None
+    assert delivery["delivered_at"] is None and delivery["last_status"] == 503
+    calls = len(receiver.calls)
+    receiver.status = 204
+    clock.advance(hours=2)
+    assert "webhook_deliveries: 0 sent" in runner.invoke(args=["outbox", "deliver"]).output
+    assert len(receiver.calls) == calls
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,9 @@ Row = OutboxMessage | WebhookDelivery
 CLAIM_LEASE = timedelta(minutes=10)
 """How long a claimed row is hidden from other runs: far longer than one delivery takes."""
 MAX_RETRY_DELAY = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(days=3)
+"""A row still failing this long after it was written is given up: retried hourly till
+then, and kept, with its last error, for the log."""
 DELIVERY_LIMIT = 100
 _QUEUED = "outbox_queued"
 _COMMITTED = "outbox_committed"
@@ -63,7 +66,7 @@ def _claim_next(session: Session, kind: type[Row], at: datetime) -> Any:
     """
     query = (
         select(kind)
-        .where(kind.sent_at.is_(None), kind.next_attempt_at <= at)
+        .where(kind.sent_at.is_(None), kind.given_up_at.is_(None), kind.next_attempt_at <= at)
         .order_by(kind.next_attempt_at, kind.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -85,7 +88,7 @@ def deliver_due(
     limit: int = DELIVERY_LIMIT,
 ) -> DeliveryCounts:
     """Deliver what is due. A failure is recorded on the row for a later retry with
-    backoff, never raised: the table is the retry queue."""
+    backoff (until GIVE_UP_AFTER), never raised: the table is the retry queue."""
     counts = DeliveryCounts()
     while counts.sent + counts.failed < limit:
         row = _claim_next(session, kind, at)
@@ -119,6 +122,16 @@ def _attempt(
         send(row)
     except Exception as exc:
         row.last_error = describe(exc)
+        if at - row.created_at >= GIVE_UP_AFTER:
+            row.given_up_at = at
+            logger.error(
+                "%s %s given up after %s attempts: %s",
+                type(row).__tablename__,
+                row.id,
+                row.attempts,
+                row.last_error,
+            )
+            return DeliveryCounts(failed=1)
         row.next_attempt_at = at + retry_delay(row.attempts)
         logger.warning(
             "%s %s not delivered (attempt %s, retry after %s): %s",

@@ -59,6 +59,7 @@ def _as_json(message: OutboxMessage) -> dict[str, Any]:
         "attempts": message.attempts,
         "last_error": message.last_error,
         "next_attempt_at": when(message.next_attempt_at),
+        "given_up_at": when(message.given_up_at),
         "created_at": when(message.created_at),
     }
 

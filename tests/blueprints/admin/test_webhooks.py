@@ -58,3 +58,27 @@ def test_another_providers_endpoint_is_not_found(dashboard, create_provider):
     )
     assert dashboard.get(f"/admin/webhooks/{other.get_json()['id']}").status_code == 404
     assert dashboard.post(f"/admin/webhooks/{other.get_json()['id']}/delete").status_code == 404
+
+
+def test_a_delivery_given_up_on_says_so_in_the_log(
+    dashboard, api, follow_up, grace, make_package, buy, open_week, clock
+):
+    dashboard.follow(
+        "/admin/webhooks", {"url": "http://127.0.0.1:9/hooks", "events": ["booking.confirmed"]}
+    )
+    [endpoint] = api.get("/api/v1/webhooks").get_json()["webhooks"]
+    buy(grace["id"], make_package([{"appointment_type_id": follow_up["id"], "quantity": 1}])["id"])
+    api.post(
+        "/api/v1/bookings",
+        json={
+            "client_id": grace["id"],
+            "appointment_type_id": follow_up["id"],
+            "start": at(9).isoformat(),
+        },
+    ).close()
+    clock.advance(days=3)
+    result = dashboard.http.application.test_cli_runner().invoke(args=["outbox", "deliver"])
+    assert "webhook_deliveries: 0 sent, 1 failed" in result.output
+    log = words(dashboard.page(f"/admin/webhooks/{endpoint['id']}"))
+    assert "Gave up" in log and "three days after it was made" in log
+    assert "Retrying after" not in log

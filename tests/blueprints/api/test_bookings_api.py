@@ -836,5 +836,6 @@ def test_a_booking_without_webhooks_is_a_fixed_handful_of_statements(api, follow
     with sql.statements() as seen:
         created(post_booking(api, client["id"], follow_up["id"], MON_10))
     assert not [s for s in seen if s.startswith("SELECT webhook_endpoints.")]
-    # key (with whether any endpoint listens), client and type, hours with what overlaps, account, booking, ledger (3)
+    # key (and whether an endpoint listens), client and type, hours and what overlaps,
+    # account, booking, ledger (3)
     assert len([s for s in seen if not s.startswith("BEGIN")]) == 8, seen

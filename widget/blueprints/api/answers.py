@@ -277,6 +277,7 @@ class Delivery(Answer):
     attempts: int
     delivered_at: dt.datetime | None
     next_attempt_at: dt.datetime | None
+    given_up_at: dt.datetime | None
     last_status: int | None
     last_error: str | None
 

@@ -40,7 +40,10 @@ def delivery_json(delivery: WebhookDelivery) -> dict[str, object]:
         "created_at": timestamp(delivery.created_at),
         "attempts": delivery.attempts,
         "delivered_at": timestamp(delivery.sent_at),
-        "next_attempt_at": None if delivery.sent_at else timestamp(delivery.next_attempt_at),
+        "next_attempt_at": None
+        if delivery.sent_at or delivery.given_up_at
+        else timestamp(delivery.next_attempt_at),
+        "given_up_at": timestamp(delivery.given_up_at),
         "last_status": delivery.last_status,
         "last_error": delivery.last_error,
     }
