@@ -34,7 +34,9 @@ class Interval:
     end: datetime
 
     def __post_init__(self) -> None:
-        if self.start.utcoffset() is None or self.end.utcoffset() is None:
+        # tzinfo, not utcoffset(): as strict for every zone Widget uses, and this runs for
+        # every booking a slot request reads.
+        if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("an interval needs timezone-aware start and end")
         if self.end <= self.start:
             raise ValueError(f"an interval must end after it starts: {self.start} .. {self.end}")
