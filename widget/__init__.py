@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, config, demo, mail, outbox, webhook_calls
 from .blueprints import admin, api, auth, dev, pages, portal
-from .extensions import configure_engine, csrf, db, limiter, migrate
+from .extensions import configure_engine, csrf, db, limiter, migrate, read_without_transaction
 from .models import OutboxMessage, WebhookDelivery
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -38,6 +38,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
         app.logger.info("database: %s", db.engine.url.render_as_string(hide_password=True))
+
+    @app.before_request
+    def _begin() -> None:
+        read_without_transaction(app.view_functions.get(request.endpoint or ""))
 
     @app.teardown_request
     def _end_transaction(_exc: BaseException | None) -> None:

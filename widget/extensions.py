@@ -1,5 +1,8 @@
 """Extension objects, created unbound so any module can import them without an app."""
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -23,6 +26,24 @@ limiter = Limiter(get_remote_address)
 csrf = CSRFProtect()
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def reads_only(view: View) -> View:
+    """Mark a view that never writes: on PostgreSQL it runs outside a transaction.
+
+    Under READ COMMITTED each statement has its own snapshot either way, and the BEGIN
+    and ROLLBACK round trips saved are a tenth of a slot request. Never on a view that
+    writes: each of its statements would commit on its own.
+    """
+    view.reads_only = True  # type: ignore[attr-defined]
+    return view
+
+
+def read_without_transaction(view: Callable[..., Any] | None) -> None:
+    """Before a request: start the session in autocommit mode for a `reads_only` view."""
+    if getattr(view, "reads_only", False) and db.engine.dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def configure_engine(engine: Engine) -> None:

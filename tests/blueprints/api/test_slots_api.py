@@ -467,3 +467,52 @@ def test_a_thirty_day_slots_request_runs_a_small_constant_number_of_statements(
     second_count, found = _statements_during(ask)
     assert len(found) == 30 * 6
     assert second_count == first_count
+
+
+def test_slot_reads_only_select_and_on_postgresql_outside_a_transaction(
+    api, client, weekday_hours, make_type, hour_type, someone, engine_name
+):
+    """The slot views are marked reads_only: they never write (outside a transaction each
+    statement would commit alone), on PostgreSQL they skip BEGIN and ROLLBACK, and the
+    connection they used is transactional again for the next request."""
+    from sqlalchemy import event
+
+    from widget.extensions import db
+
+    intro = make_type(
+        name="Intro", duration_minutes=60, audience="new_clients", requires_credit=False
+    )
+    link = created(api.post("/api/v1/share-links", json={"appointment_type_ids": [intro["id"]]}))
+    autocommit: list[bool] = []
+
+    def on_execute(conn, *_rest):
+        dbapi = conn.connection.dbapi_connection
+        # psycopg's own flag on PostgreSQL; SQLite keeps its BEGIN IMMEDIATE transactions
+        autocommit.append(
+            bool(getattr(dbapi, "autocommit", False))
+            if engine_name == "postgresql"
+            else conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        )
+
+    def watched(call):
+        autocommit.clear()
+        event.listen(db.engine, "before_cursor_execute", on_execute)
+        try:
+            with sql.statements() as sent:
+                call()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", on_execute)
+        return sent, list(autocommit)
+
+    query = {"appointment_type_id": hour_type["id"], "start": "2026-11-30", "end": "2026-12-04"}
+    sent, modes = watched(lambda: ok(api.get(SLOTS, **query)))
+    public_query = {**query, "appointment_type_id": intro["id"]}
+    public, public_modes = watched(
+        lambda: ok(client.get(f"/api/v1/links/{link['token']}/slots", query_string=public_query))
+    )
+    assert all(s.lstrip().startswith(("SELECT", "BEGIN")) for s in sent + public)
+    assert set(modes + public_modes) == {engine_name == "postgresql"}
+    _, booking_modes = watched(
+        lambda: book(api, someone["id"], hour_type["id"], "2026-11-30T09:00:00-05:00")
+    )
+    assert booking_modes and not any(booking_modes)

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from ...domain import appointment_types, booking, schedule
 from ...domain.timezones import zone_named
-from ...extensions import db
+from ...extensions import db, reads_only
 from ...models import AppointmentType, BookingStatus, Channel, Provider
 from . import schemas
 from .base import (
@@ -27,6 +27,7 @@ def _provider_zone() -> ZoneInfo:
 
 
 @bp.get("/slots")
+@reads_only
 def slots() -> ResponseReturnValue:
     query = parse_query(schemas.SlotQuery)
     provider = current_provider()

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from ...domain import links
 from ...domain.timezones import zone_named
-from ...extensions import db
+from ...extensions import db, reads_only
 from ...models import Booking, BookingStatus, ShareLink
 from .. import link_flow
 from ..limits import read_limit, submission_limit
@@ -99,6 +99,7 @@ def link_info(token: str) -> ResponseReturnValue:
 
 
 @public_bp.get("/links/<token>/slots")
+@reads_only
 def link_slots(token: str) -> ResponseReturnValue:
     link, provider = link_flow.open_link(token)
     query = parse_query(schemas.SlotQuery)
