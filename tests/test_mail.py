@@ -337,3 +337,63 @@ def test_a_request_records_its_deliveries_in_one_transaction(app, client, link, 
         response.close()
     assert len(smtp.received) == 1
     assert [s.split()[0] for s in sent if not s.startswith("BEGIN")] == ["UPDATE"]
+
+
+@pytest.fixture
+def provider_booking(api, make_type, make_client):
+    """A free hour and a client: what a provider books through the API."""
+    assert api.put("/api/v1/availability", json={"weekly": WEEK}).status_code == 200
+    kind = make_type(
+        name="Check-in", duration_minutes=60, audience="everyone", requires_credit=False
+    )
+    person = make_client(email="kim@example.com", name="Kim")
+
+    def book(start=MONDAY_9AM, **extra):
+        response = api.post(
+            "/api/v1/bookings",
+            json={
+                "client_id": person["id"],
+                "appointment_type_id": kind["id"],
+                "start": start.isoformat(),
+                **extra,
+            },
+        )
+        response.close()
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return book
+
+
+def test_an_api_booking_emails_the_client_only_when_asked(api, provider_booking, smtp):
+    provider_booking()
+    assert smtp.received == []
+    made = provider_booking(start=MONDAY_9AM + timedelta(hours=2), notify_client=True)
+    [confirmation] = smtp.received
+    assert confirmation["To"] == "kim@example.com"
+    assert confirmation["Subject"] == "Booked: Check-in with Dr. Ada 1"
+    assert "Monday 30 November 2026, 11:00 (America/New_York)" in text_of(confirmation)
+    assert re.search(r"/manage/\S+", text_of(confirmation))
+    [invite] = confirmation.iter_attachments()
+    assert invite.get_param("method") == "REQUEST"
+    assert f"booking-{made['id']}@" in invite.get_content()
+
+
+def test_an_api_move_and_cancel_tell_the_client_when_asked(api, provider_booking, smtp):
+    made = provider_booking()
+    moved = api.post(
+        f"/api/v1/bookings/{made['id']}/reschedule",
+        json={"start": (MONDAY_9AM + timedelta(hours=3)).isoformat(), "notify_client": True},
+    )
+    moved.close()
+    assert moved.status_code == 200, moved.get_json()
+    cancelled = api.post(f"/api/v1/bookings/{made['id']}/cancel", json={"notify_client": True})
+    cancelled.close()
+    assert cancelled.status_code == 200, cancelled.get_json()
+    quiet = provider_booking(start=MONDAY_9AM + timedelta(hours=5))
+    api.post(f"/api/v1/bookings/{quiet['id']}/cancel").close()
+    new_time, cancellation = smtp.received
+    assert "Monday 30 November 2026, 12:00 (America/New_York)" in text_of(new_time)
+    assert cancellation["Subject"] == "Cancelled: Check-in with Dr. Ada 1"
+    [withdrawn] = cancellation.iter_attachments()
+    assert withdrawn.get_param("method") == "CANCEL"

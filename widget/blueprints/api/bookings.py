@@ -8,7 +8,8 @@ from flask.typing import ResponseReturnValue
 from ...domain import appointment_types, booking, schedule
 from ...domain.timezones import zone_named
 from ...extensions import db, reads_only
-from ...models import AppointmentType, BookingStatus, Channel, Provider
+from ...models import AppointmentType, Booking, BookingStatus, Channel, Provider
+from .. import link_flow
 from . import schemas
 from .base import (
     bp,
@@ -74,6 +75,12 @@ def get_booking(booking_id: int) -> ResponseReturnValue:
     return jsonify(booking_json(found, _provider_zone()))
 
 
+def _tell_client(asked: bool, provider: Provider, made: Booking) -> None:
+    """The email the booking's new state calls for, in its transaction, when asked for."""
+    if asked and made.email:
+        link_flow.announce(provider, made)
+
+
 @bp.post("/bookings")
 @idempotent(lambda: f"provider:{current_provider().id}")
 def create_booking() -> tuple[dict[str, object], int]:
@@ -92,6 +99,7 @@ def create_booking() -> tuple[dict[str, object], int]:
         client=client,
         allow_negative=body.allow_negative,
     )
+    _tell_client(body.notify_client, provider, made)
     return booking_json(made, _provider_zone()), 201
 
 
@@ -109,6 +117,7 @@ def cancel_booking(booking_id: int) -> ResponseReturnValue:
         late=body.late,
         reason=body.reason,
     )
+    _tell_client(body.notify_client, provider, cancelled.booking)
     db.session.commit()
     return jsonify(booking_json(cancelled.booking, _provider_zone()))
 
@@ -121,6 +130,7 @@ def reschedule_booking(booking_id: int) -> ResponseReturnValue:
     moved = booking.reschedule(
         db.session, provider, found, start=body.start, channel=Channel.provider, now=now()
     )
+    _tell_client(body.notify_client, provider, moved)
     db.session.commit()
     return jsonify(booking_json(moved, _provider_zone()))
 

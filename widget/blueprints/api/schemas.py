@@ -191,20 +191,33 @@ class BookingQuery(Schema):
     status: BookingStatusName | None = None
 
 
+NotifyClient = Annotated[
+    StrictBool,
+    Field(
+        description="Email the client about it (confirmation with a calendar invite and a "
+        "manage link, or the cancellation), as a booking made online does. Off by default: "
+        "your own systems may tell the client themselves."
+    ),
+]
+
+
 class BookingFields(Schema):
     client_id: Id
     appointment_type_id: Id
     start: Moment
     allow_negative: StrictBool = False
+    notify_client: NotifyClient = False
 
 
 class CancelFields(Schema):
     reason: Annotated[StrictStr, Field(max_length=2000)] | None = None
     late: StrictBool = False
+    notify_client: NotifyClient = False
 
 
 class RescheduleFields(Schema):
     start: Moment
+    notify_client: NotifyClient = False
 
 
 class ShareLinkFields(Schema):
