@@ -18,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests import sql
+from tests.blueprints.api.helpers import post_booking
 from widget import create_app, mail
 from widget.domain import notify
 from widget.extensions import db
@@ -349,15 +350,7 @@ def provider_booking(api, make_type, make_client):
     person = make_client(email="kim@example.com", name="Kim")
 
     def book(start=MONDAY_9AM, **extra):
-        response = api.post(
-            "/api/v1/bookings",
-            json={
-                "client_id": person["id"],
-                "appointment_type_id": kind["id"],
-                "start": start.isoformat(),
-                **extra,
-            },
-        )
+        response = post_booking(api, person["id"], kind["id"], start.isoformat(), **extra)
         response.close()
         assert response.status_code == 201, response.get_json()
         return response.get_json()

@@ -14,7 +14,7 @@ import pytest
 from widget.extensions import db
 from widget.models import WebhookDelivery
 
-from .blueprints.api.helpers import created, expect_error, invalid_fields, ok
+from .blueprints.api.helpers import created, expect_error, invalid_fields, ok, post_booking
 
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 WEEK = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -73,14 +73,7 @@ def subscribe(api, receiver, events):
 
 
 def book(api, follow_up, person):
-    response = api.post(
-        "/api/v1/bookings",
-        json={
-            "client_id": person["id"],
-            "appointment_type_id": follow_up["id"],
-            "start": MONDAY.isoformat(),
-        },
-    )
+    response = post_booking(api, person["id"], follow_up["id"], MONDAY.isoformat())
     response.close()  # the server hands committed rows on when it closes the response
     return created(response)
 

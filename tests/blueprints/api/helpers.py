@@ -55,3 +55,9 @@ def new_client(
 def new_package(api: Any, items: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
     body = {"name": "Bundle", "price_cents": 10000, "items": items, **fields}
     return created(api.post("/api/v1/packages", json=body))
+
+
+def post_booking(api: Any, client_id: int, type_id: int, start: str, **extra: Any) -> Any:
+    """A provider's `POST /api/v1/bookings`; the response, for the test to judge."""
+    body = {"client_id": client_id, "appointment_type_id": type_id, "start": start, **extra}
+    return api.post("/api/v1/bookings", json=body)

@@ -10,7 +10,7 @@ import pytest
 
 from tests import sql
 
-from .helpers import BIG_IDS, created, expect_error, invalid_fields, new_type, ok
+from .helpers import BIG_IDS, created, expect_error, invalid_fields, new_type, ok, post_booking
 
 BOOKINGS = "/api/v1/bookings"
 MON_10 = "2026-11-30T10:00:00-05:00"
@@ -43,11 +43,6 @@ def credited(make_client, make_package, buy, follow_up):
         return client
 
     return make
-
-
-def post_booking(api, client_id, type_id, start, headers=None, **extra):
-    body = {"client_id": client_id, "appointment_type_id": type_id, "start": start, **extra}
-    return api.post(BOOKINGS, json=body, headers=headers)
 
 
 def account(api, client_id, type_id):
