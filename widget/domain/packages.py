@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -69,6 +70,25 @@ def create_package(
         ],
     )
     session.add(package)
+    session.flush()
+    return package
+
+
+def change_package(
+    session: Session, provider: Provider, package_id: int, changes: dict[str, Any]
+) -> Package:
+    """Rename, reprice, or stop and resume selling a package (`name`, `price_cents`,
+    `active`). Its contents stay as they are: clients who bought it were granted credits
+    by what it held then, and a package that sells something else is a new package."""
+    package = package_of(session, provider, package_id)
+    if "name" in changes:
+        if not changes["name"].strip():
+            raise ValidationFailed({"name": "must not be empty"})
+        package.name = changes["name"].strip()
+    if "price_cents" in changes:
+        package.price_cents = changes["price_cents"]
+    if "active" in changes:
+        package.active = changes["active"]
     session.flush()
     return package
 

@@ -146,3 +146,23 @@ def test_a_package_form_shows_each_error_beside_its_field(dashboard, follow_up, 
     assert value_of(html, "price") == "four hundred"
     assert value_of(html, "items-1-appointment_type_id") == str(follow_up["id"])
     assert api.get("/api/v1/packages").get_json()["packages"] == []
+
+
+def test_a_package_is_taken_off_sale_and_put_back_from_its_list(dashboard, follow_up, api):
+    made = api.post(
+        "/api/v1/packages",
+        json={
+            "name": "Spring Reset",
+            "price_cents": 100,
+            "items": [{"appointment_type_id": follow_up["id"], "quantity": 1}],
+        },
+    ).get_json()
+    page = dashboard.follow(f"/admin/packages/{made['id']}/stop-selling")
+    assert "'Spring Reset' is no longer sold. Clients who bought it keep their credits." in words(
+        page
+    )
+    assert "Spring Reset (no longer sold)" in words(page) and "Sell again" in words(page)
+    assert api.get(f"/api/v1/packages/{made['id']}").get_json()["active"] is False
+    page = dashboard.follow(f"/admin/packages/{made['id']}/sell-again")
+    assert "'Spring Reset' is on sale again." in words(page) and "Stop selling" in words(page)
+    assert api.get(f"/api/v1/packages/{made['id']}").get_json()["active"] is True

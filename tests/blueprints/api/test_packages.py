@@ -204,3 +204,64 @@ def test_a_package_name_with_a_nul_character_is_refused(api, follow_up):
         },
     )
     assert invalid_fields(response) == {"name"}
+
+
+# --- PATCH /api/v1/packages/{id} ---------------------------------------------------------
+
+
+def test_a_package_is_renamed_and_repriced_and_keeps_its_items(api, make_package, follow_up):
+    made = make_package([{"appointment_type_id": follow_up["id"], "quantity": 4}])
+    changed = ok(api.patch(f"{PACKAGES}/{made['id']}", json={"name": " Winter ", "price_cents": 0}))
+    assert (changed["name"], changed["price_cents"], changed["active"]) == ("Winter", 0, True)
+    assert changed["items"] == made["items"]
+    assert ok(api.get(f"{PACKAGES}/{made['id']}")) == changed
+
+
+def test_a_package_no_longer_sold_cannot_be_bought_and_earlier_buyers_keep_credits(
+    api, make_package, make_client, buy, follow_up
+):
+    made = make_package([{"appointment_type_id": follow_up["id"], "quantity": 2}])
+    early = make_client()
+    buy(early["id"], made["id"])
+    assert ok(api.patch(f"{PACKAGES}/{made['id']}", json={"active": False}))["active"] is False
+    late = make_client()
+    response = api.post(f"/api/v1/clients/{late['id']}/packages", json={"package_id": made["id"]})
+    assert invalid_fields(response) == {"package_id"}
+    balance = ok(api.get(f"/api/v1/clients/{early['id']}/credits/{follow_up['id']}"))["balance"]
+    assert balance == 2
+    assert ok(api.patch(f"{PACKAGES}/{made['id']}", json={"active": True}))["active"] is True
+    created(api.post(f"/api/v1/clients/{late['id']}/packages", json={"package_id": made["id"]}))
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "   "}, "name"),
+        ({"name": None}, "name"),
+        ({"price_cents": -1}, "price_cents"),
+        ({"active": "no"}, "active"),
+        ({"items": []}, "items"),
+    ],
+)
+def test_bad_package_changes_are_refused_and_change_nothing(
+    api, make_package, follow_up, body, field
+):
+    made = make_package([{"appointment_type_id": follow_up["id"], "quantity": 1}])
+    assert field in invalid_fields(api.patch(f"{PACKAGES}/{made['id']}", json=body))
+    assert ok(api.get(f"{PACKAGES}/{made['id']}")) == made
+
+
+def test_another_providers_package_cannot_be_changed(api, create_provider, follow_up):
+    other = create_provider()
+    theirs = created(
+        other.api.post(
+            PACKAGES,
+            json={
+                "name": "Theirs",
+                "price_cents": 100,
+                "items": [{"appointment_type_id": new_type(other.api)["id"], "quantity": 1}],
+            },
+        )
+    )
+    expect_error(api.patch(f"{PACKAGES}/{theirs['id']}", json={"active": False}), 404, "not_found")
+    assert ok(other.api.get(f"{PACKAGES}/{theirs['id']}"))["active"] is True

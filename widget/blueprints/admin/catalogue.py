@@ -403,3 +403,27 @@ def create_package() -> ResponseReturnValue:
             flash(f"Created the package '{created.name}'. Record a purchase from a client's page.")
             return redirect(url_for("admin.package_list"))
     return _packages_page(form)
+
+
+def _set_on_sale(package_id: int, on_sale: bool) -> ResponseReturnValue:
+    changed = packages.change_package(
+        db.session, current_provider(), package_id, {"active": on_sale}
+    )
+    db.session.commit()
+    if on_sale:
+        flash(f"'{changed.name}' is on sale again.")
+    else:
+        flash(f"'{changed.name}' is no longer sold. Clients who bought it keep their credits.")
+    return redirect(url_for("admin.package_list"))
+
+
+@bp.post("/packages/<id:package_id>/stop-selling")
+@provider_required
+def stop_selling_package(package_id: int) -> ResponseReturnValue:
+    return _set_on_sale(package_id, False)
+
+
+@bp.post("/packages/<id:package_id>/sell-again")
+@provider_required
+def sell_package_again(package_id: int) -> ResponseReturnValue:
+    return _set_on_sale(package_id, True)

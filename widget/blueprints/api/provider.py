@@ -106,6 +106,14 @@ def get_package(package_id: int) -> ResponseReturnValue:
     return jsonify(package_json(packages.package_of(db.session, current_provider(), package_id)))
 
 
+@bp.patch("/packages/<id:package_id>")
+def patch_package(package_id: int) -> ResponseReturnValue:
+    changes = schemas.changes_of(parse_body(schemas.PackagePatch))
+    changed = packages.change_package(db.session, current_provider(), package_id, changes)
+    db.session.commit()
+    return jsonify(package_json(changed))
+
+
 @bp.post("/clients")
 def create_client() -> ResponseReturnValue:
     body = parse_body(schemas.ClientFields)

@@ -154,6 +154,18 @@ class PackageFields(Schema):
     items: Annotated[list[PackageItemFields], Field(min_length=1, max_length=50)]
 
 
+class PackagePatch(Schema):
+    # A package's items stay what buyers got: sending them is an error, not ignored.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Name | None = None
+    price_cents: Annotated[StrictInt, Field(ge=0, le=100_000_000)] | None = None
+    active: Annotated[
+        StrictBool | None,
+        Field(description="false: no longer sold (what clients bought stays theirs)"),
+    ] = None
+
+
 class ClientFields(Schema):
     email: Email
     name: Name
