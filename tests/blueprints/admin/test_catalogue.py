@@ -148,15 +148,10 @@ def test_a_package_form_shows_each_error_beside_its_field(dashboard, follow_up, 
     assert api.get("/api/v1/packages").get_json()["packages"] == []
 
 
-def test_a_package_is_taken_off_sale_and_put_back_from_its_list(dashboard, follow_up, api):
-    made = api.post(
-        "/api/v1/packages",
-        json={
-            "name": "Spring Reset",
-            "price_cents": 100,
-            "items": [{"appointment_type_id": follow_up["id"], "quantity": 1}],
-        },
-    ).get_json()
+def test_a_package_is_taken_off_sale_and_put_back_from_its_list(
+    dashboard, follow_up, api, make_package
+):
+    made = make_package([{"appointment_type_id": follow_up["id"], "quantity": 1}])
     page = dashboard.follow(f"/admin/packages/{made['id']}/stop-selling")
     assert "'Spring Reset' is no longer sold. Clients who bought it keep their credits." in words(
         page
