@@ -46,6 +46,10 @@ def read_without_transaction(view: Callable[..., Any] | None) -> None:
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+def _lower(text: str | None) -> str | None:
+    return None if text is None else text.lower()
+
+
 def configure_engine(engine: Engine) -> None:
     """Make SQLite write transactions safe under concurrency.
 
@@ -62,6 +66,8 @@ def configure_engine(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # SQLite's lower() folds ASCII only: a search for "ödön" must find "Ödön" here too.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()

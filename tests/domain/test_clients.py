@@ -102,3 +102,10 @@ def test_a_search_runs_two_statements_however_many_clients_match(app):
             found = clients.search_clients(db.session, provider, "example")
             [(c.name, c.email, existing) for c, existing in found.found]
         assert len(sent) == 2
+
+
+def test_a_search_folds_the_case_of_letters_beyond_ascii(app):
+    provider = _provider()
+    _clients(provider, ("Ödön Ágh", "odon@example.com"), ("Zoë Ärnström", "zoe@example.com"))
+    assert _names(clients.search_clients(db.session, provider, "ödön")) == ["Ödön Ágh"]
+    assert _names(clients.search_clients(db.session, provider, "ÄRNSTRÖM")) == ["Zoë Ärnström"]
