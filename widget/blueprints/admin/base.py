@@ -1,7 +1,7 @@
 """The dashboard's plumbing: the blueprint, its error page, dates in the provider's zone,
 and forms whose errors come from the API's schemas and the domain."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from ..auth import provider_required
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 Model = TypeVar("Model", bound=BaseModel)
+Changed = TypeVar("Changed")
 
 ERROR_TITLES = {
     "not_found": "Not found",
@@ -153,6 +154,18 @@ class Form(FlaskForm):  # type: ignore[misc]
                 self.form_errors.append(sentence(message))
             elif not field.errors:
                 field.errors = [sentence(message)]
+
+    def attempt(self, change: Callable[[], Changed]) -> Changed | None:
+        """Make the form's domain change and commit it; a refusal is rolled back, shown
+        beside the fields it names, and answered with None."""
+        try:
+            result = change()
+        except DomainError as exc:
+            db.session.rollback()
+            self.refuse(exc)
+            return None
+        db.session.commit()
+        return result
 
     def refuse(self, exc: DomainError) -> None:
         """A domain error as the form shows it: per field when it names fields."""

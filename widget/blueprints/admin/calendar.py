@@ -224,7 +224,8 @@ def book_for_client() -> ResponseReturnValue:
     )
     if body is None:
         return _book_page(form)
-    try:
+
+    def book_and_tell() -> Booking:
         made = booking.book(
             db.session,
             provider,
@@ -237,13 +238,13 @@ def book_for_client() -> ResponseReturnValue:
             client=clients.client_of(db.session, provider, body.client_id, field="client_id"),
             allow_negative=body.allow_negative,
         )
-    except DomainError as exc:
-        db.session.rollback()
-        form.refuse(exc)
+        if made.email:
+            link_flow.announce(provider, made)
+        return made
+
+    made = form.attempt(book_and_tell)
+    if made is None:
         return _book_page(form)
-    if made.email:
-        link_flow.announce(provider, made)
-    db.session.commit()
     spent = " One credit spent." if made.credit_spent else ""
     flash(f"Booked {made.appointment_type.name} for {made.name} on {when(made.start_at)}.{spent}")
     return redirect(url_for("admin.booking_detail", booking_id=made.id))
@@ -331,18 +332,16 @@ def reschedule_booking(booking_id: int) -> ResponseReturnValue:
     found = booking.booking_of(db.session, provider, booking_id)
     form = StartForm()
     body = form.checked(schemas.RescheduleFields, given(start=form.start()))
-    if body is not None:
-        try:
-            booking.reschedule(
-                db.session, provider, found, start=body.start, channel=Channel.provider, now=now()
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            form.refuse(exc)
-    if body is None or form.errors:
+
+    def move_and_tell() -> Booking:
+        moved = booking.reschedule(
+            db.session, provider, found, start=body.start, channel=Channel.provider, now=now()
+        )
+        if moved.email:
+            link_flow.announce(provider, moved)
+        return moved
+
+    if body is None or form.attempt(move_and_tell) is None:
         return _booking_page(found, CancelForm(formdata=None), form)
-    if found.email:
-        link_flow.announce(provider, found)
-    db.session.commit()
     flash(f"Moved to {when(found.start_at)}. The credit is untouched.")
     return redirect(url_for("admin.booking_detail", booking_id=found.id))

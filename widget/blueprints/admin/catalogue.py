@@ -18,7 +18,6 @@ from wtforms import Form as SubForm
 from wtforms.widgets import DateInput, NumberInput
 
 from ...domain import appointment_types, packages, schedule
-from ...domain.errors import DomainError
 from ...domain.packages import ItemSpec
 from ...extensions import db
 from ...models import AppointmentType
@@ -101,19 +100,15 @@ def new_type() -> ResponseReturnValue:
         )
         return _type_form_page(form, None)
     body = form.checked(schemas.AppointmentTypeFields, form.values())
-    if body is not None:
-        try:
-            created = appointment_types.create_appointment_type(
-                db.session, current_provider(), body.model_dump()
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            form.refuse(exc)
-        else:
-            db.session.commit()
-            flash(f"Created '{created.name}'.")
-            return redirect(url_for("admin.type_list"))
-    return _type_form_page(form, None)
+    created = body and form.attempt(
+        lambda: appointment_types.create_appointment_type(
+            db.session, current_provider(), body.model_dump()
+        )
+    )
+    if not created:
+        return _type_form_page(form, None)
+    flash(f"Created '{created.name}'.")
+    return redirect(url_for("admin.type_list"))
 
 
 @bp.route("/types/<id:type_id>", methods=["GET", "POST"])
@@ -126,19 +121,15 @@ def edit_type(type_id: int) -> ResponseReturnValue:
         return _type_form_page(form, found)
     form = TypeForm()
     body = form.checked(schemas.AppointmentTypeFields, form.values())
-    if body is not None:
-        try:
-            appointment_types.update_appointment_type(
-                db.session, provider, found.id, body.model_dump(exclude={"active"})
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            form.refuse(exc)
-        else:
-            db.session.commit()
-            flash(f"Saved '{found.name}'.")
-            return redirect(url_for("admin.type_list"))
-    return _type_form_page(form, found)
+    saved = body and form.attempt(
+        lambda: appointment_types.update_appointment_type(
+            db.session, provider, found.id, body.model_dump(exclude={"active"})
+        )
+    )
+    if not saved:
+        return _type_form_page(form, found)
+    flash(f"Saved '{saved.name}'.")
+    return redirect(url_for("admin.type_list"))
 
 
 def _set_active(type_id: int, active: bool) -> ResponseReturnValue:
@@ -266,8 +257,8 @@ def hours() -> ResponseReturnValue:
     values, unreadable = form.availability()
     body = form.checked(schemas.Availability, values, unreadable)
     if body is not None:
-        try:
-            schedule.replace_availability(
+        form.attempt(
+            lambda: schedule.replace_availability(
                 db.session,
                 provider,
                 weekly={
@@ -275,16 +266,13 @@ def hours() -> ResponseReturnValue:
                 },
                 exceptions=[e.model_dump() for e in body.exceptions],
             )
-        except DomainError as exc:
-            db.session.rollback()
-            form.refuse(exc)
+        )
     if body is None or form.errors:
         for _ in range(
             BLANK_EXCEPTION_ROWS - sum(1 for r in form.exceptions if not r.form.day.data)
         ):
             form.exceptions.append_entry()
         return _hours_page(form)
-    db.session.commit()
     flash("Your hours are saved. Clients see the new times at once.")
     return redirect(url_for("admin.hours"))
 
@@ -386,23 +374,19 @@ def package_list() -> ResponseReturnValue:
 def create_package() -> ResponseReturnValue:
     form = _package_form()
     body = form.checked(schemas.PackageFields, form.values(), form.price_cents()[1])
-    if body is not None:
-        try:
-            created = packages.create_package(
-                db.session,
-                current_provider(),
-                name=body.name,
-                price_cents=body.price_cents,
-                items=[ItemSpec(**item.model_dump()) for item in body.items],
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            form.refuse(exc)
-        else:
-            db.session.commit()
-            flash(f"Created the package '{created.name}'. Record a purchase from a client's page.")
-            return redirect(url_for("admin.package_list"))
-    return _packages_page(form)
+    created = body and form.attempt(
+        lambda: packages.create_package(
+            db.session,
+            current_provider(),
+            name=body.name,
+            price_cents=body.price_cents,
+            items=[ItemSpec(**item.model_dump()) for item in body.items],
+        )
+    )
+    if not created:
+        return _packages_page(form)
+    flash(f"Created the package '{created.name}'. Record a purchase from a client's page.")
+    return redirect(url_for("admin.package_list"))
 
 
 def _set_on_sale(package_id: int, on_sale: bool) -> ResponseReturnValue:

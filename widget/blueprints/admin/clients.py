@@ -127,15 +127,13 @@ def record_purchase(client_id: int) -> ResponseReturnValue:
     body = form.checked(schemas.Purchase, given(package_id=number(form.package_id.data)))
     if body is None:
         return _profile(client, form)
-    try:
-        bought = packages.buy_package(
+    bought = form.attempt(
+        lambda: packages.buy_package(
             db.session, provider, client_id=client.id, package_id=body.package_id, now=now()
         )
-    except DomainError as exc:
-        db.session.rollback()
-        form.refuse(exc)
+    )
+    if bought is None:
         return _profile(client, form)
-    db.session.commit()
     names = {t.id: t.name for t in appointment_types.appointment_types_of(db.session, provider)}
     granted = ", ".join(f"+{e.delta} {names[e.appointment_type_id]}" for e in bought.grants)
     flash(f"Recorded '{bought.client_package.package.name}' for {client.name}: {granted}.")
@@ -208,8 +206,8 @@ def adjust_credits(client_id: int, type_id: int) -> ResponseReturnValue:
     )
     if body is None:
         return _history(client, type_id, form)
-    try:
-        entry = credits.adjust_credits(
+    entry = form.attempt(
+        lambda: credits.adjust_credits(
             db.session,
             provider_id=provider.id,
             client_id=client.id,
@@ -219,10 +217,8 @@ def adjust_credits(client_id: int, type_id: int) -> ResponseReturnValue:
             actor=provider.name,
             now=now(),
         )
-    except DomainError as exc:
-        db.session.rollback()
-        form.refuse(exc)
+    )
+    if entry is None:
         return _history(client, type_id, form)
-    db.session.commit()
     flash(f"Adjusted by {entry.delta:+d}. The balance is now {entry.balance_after}.")
     return redirect(url_for("admin.credit_history", client_id=client.id, type_id=type_id))

@@ -9,7 +9,6 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, DateInput, ListWidget, NumberInput
 
 from ...domain import appointment_types, clients, links
-from ...domain.errors import DomainError
 from ...extensions import db
 from ...models import ShareLink
 from ..api import schemas
@@ -124,8 +123,8 @@ def create_link() -> ResponseReturnValue:
     )
     if body is None:
         return _links_page(form)
-    try:
-        link = links.create_link(
+    link = form.attempt(
+        lambda: links.create_link(
             db.session,
             current_provider(),
             type_ids=body.appointment_type_ids,
@@ -135,11 +134,9 @@ def create_link() -> ResponseReturnValue:
             max_uses=body.max_uses,
             client_id=body.client_id,
         )
-    except DomainError as exc:
-        db.session.rollback()
-        form.refuse(exc)
+    )
+    if link is None:
         return _links_page(form)
-    db.session.commit()
     flash("Your link is ready: copy its address or its embed snippet below.")
     return redirect(url_for("admin.link_detail", link_id=link.id))
 

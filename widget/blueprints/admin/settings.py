@@ -9,8 +9,6 @@ from wtforms.validators import InputRequired
 from wtforms.widgets import NumberInput
 
 from ...domain import providers
-from ...domain.errors import DomainError
-from ...extensions import db
 from ..api import schemas
 from ..auth import provider_required
 from .base import Form, bp, current_provider, given, number, options, page
@@ -69,14 +67,10 @@ def settings() -> ResponseReturnValue:
             embed_allowed_origins=_origins(form.embed_allowed_origins.data),
         ),
     )
-    if body is not None:
-        try:
-            providers.update_settings(provider, schemas.changes_of(body))
-        except DomainError as exc:
-            db.session.rollback()
-            form.refuse(exc)
-    if body is None or form.errors:
+    saved = body and form.attempt(
+        lambda: providers.update_settings(provider, schemas.changes_of(body))
+    )
+    if not saved:
         return page("admin/settings.html", 422, form=form)
-    db.session.commit()
     flash("Settings saved.")
     return redirect(url_for("admin.settings"))

@@ -6,7 +6,6 @@ from wtforms import SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...domain import webhooks
-from ...domain.errors import DomainError
 from ...extensions import db
 from ..api.base import now
 from ..api.webhooks import WebhookFields
@@ -57,15 +56,13 @@ def create_webhook() -> ResponseReturnValue:
     )
     if body is None:
         return _webhooks_page(form, 422)
-    try:
-        endpoint = webhooks.create_endpoint(
+    endpoint = form.attempt(
+        lambda: webhooks.create_endpoint(
             db.session, current_provider(), url=body.url, events=body.events, now=now()
         )
-    except DomainError as exc:
-        db.session.rollback()
-        form.refuse(exc)
+    )
+    if endpoint is None:
         return _webhooks_page(form, 422)
-    db.session.commit()
     flash("Endpoint added. Check each call's signature with its secret, shown below.")
     return redirect(url_for("admin.webhook_log", endpoint_id=endpoint.id))
 
