@@ -23,6 +23,7 @@ from flask.wrappers import Response
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from .clock import now
 from .extensions import db
 from .models import OutboxMessage, WebhookDelivery
 
@@ -113,9 +114,7 @@ def deliver_leased(
     return counts
 
 
-def _attempt(
-    row: Any, send: Callable[[Any], None], at: datetime, logger: Logger
-) -> "DeliveryCounts":
+def _attempt(row: Any, send: Callable[[Any], None], at: datetime, logger: Logger) -> DeliveryCounts:
     """One delivery attempt, its outcome written on the row; a failure is never raised."""
     row.attempts += 1
     try:
@@ -158,7 +157,7 @@ def _lease_to_request(session: Session, _flush_context: object, _instances: obje
         return
     for row in session.new:
         if isinstance(row, KINDS) and row.sent_at is None:
-            row.next_attempt_at = row.next_attempt_at + CLAIM_LEASE
+            row.next_attempt_at = (row.next_attempt_at or now()) + CLAIM_LEASE
             session.info.setdefault(_QUEUED, []).append(row)
 
 
