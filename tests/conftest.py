@@ -211,6 +211,14 @@ def make_type(api: Api) -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+def discovery(make_type: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """The new-client type public links carry: 30 minutes, free."""
+    return make_type(
+        name="Discovery Call", duration_minutes=30, audience="new_clients", requires_credit=False
+    )
+
+
+@pytest.fixture
 def make_client(api: Api) -> Callable[..., dict[str, Any]]:
     counter = iter(range(1, 10_000))
 

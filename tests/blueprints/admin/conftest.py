@@ -124,18 +124,6 @@ def follow_up(make_type: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def discovery(make_type: Any) -> dict[str, Any]:
-    return dict(
-        make_type(
-            name="Discovery Call",
-            duration_minutes=30,
-            audience="new_clients",
-            requires_credit=False,
-        )
-    )
-
-
-@pytest.fixture
 def grace(make_client: Any) -> dict[str, Any]:
     return dict(make_client(name="Grace Hopper", email="grace@example.com"))
 

@@ -25,13 +25,6 @@ def open_week(api):
 
 
 @pytest.fixture
-def discovery(make_type):
-    return make_type(
-        name="Discovery Call", duration_minutes=30, audience="new_clients", requires_credit=False
-    )
-
-
-@pytest.fixture
 def session_type(make_type):
     """A credit-requiring type for everyone: the one public links used to leak."""
     return make_type(name="Session", duration_minutes=50, audience="everyone")

@@ -9,13 +9,6 @@ LINKS = "/api/v1/share-links"
 WEEK = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
 
 
-@pytest.fixture
-def discovery(make_type):
-    return make_type(
-        name="Discovery Call", duration_minutes=30, audience="new_clients", requires_credit=False
-    )
-
-
 def _link(api, **fields):
     response = api.post(LINKS, json=fields)
     assert response.status_code == 201, response.get_json()

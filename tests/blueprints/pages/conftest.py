@@ -43,18 +43,6 @@ def open_week(api: Any) -> None:
 
 
 @pytest.fixture
-def discovery(make_type: Any) -> dict[str, Any]:
-    return dict(
-        make_type(
-            name="Discovery Call",
-            duration_minutes=30,
-            audience="new_clients",
-            requires_credit=False,
-        )
-    )
-
-
-@pytest.fixture
 def link(api: Any, discovery: dict[str, Any]) -> dict[str, Any]:
     return share(api, discovery)
 
