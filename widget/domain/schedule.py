@@ -191,7 +191,15 @@ def _live_blocks(
     Plain columns rather than ORM objects, and only those asked for: this runs on every
     slot request, and reading a row's datetimes is most of its cost.
     """
-    params = {
+    params = _window_params(provider_id, window, now, excluding)
+    return list(session.execute(_live_blocks_query(with_days, excluding is not None), params))
+
+
+def _window_params(
+    provider_id: int, window: Interval, now: datetime, excluding: int | None
+) -> dict[str, Any]:
+    """The parameters of `_live_in_window`; blocks are looked for from LONGEST_BLOCK back."""
+    return {
         "provider_id": provider_id,
         "window_start": window.start,
         "reach": window.start - LONGEST_BLOCK,
@@ -199,7 +207,6 @@ def _live_blocks(
         "now": now,
         "excluding": excluding,
     }
-    return list(session.execute(_live_blocks_query(with_days, excluding is not None), params))
 
 
 def _blocks_columns(with_days: bool) -> list[Any]:
@@ -264,14 +271,7 @@ def calendar_for(
         datetime.combine(last_day + timedelta(days=2), time(0), tzinfo=zone),
     )
     capped = appointment_type.max_per_day is not None
-    params = {
-        "provider_id": provider.id,
-        "window_start": span.start,
-        "reach": span.start - LONGEST_BLOCK,
-        "window_end": span.end,
-        "now": now,
-        "excluding": excluding,
-    }
+    params = _window_params(provider.id, span, now, excluding)
     rows = list(session.execute(_calendar_query(capped, excluding is not None), params))
     hours = [row for row in rows if row[4] is None]
     blocks = [row[4:] for row in rows if row[4] is not None]
