@@ -234,6 +234,42 @@ def _refused(
     )
 
 
+def _choose_then_confirm(
+    appointment_type: AppointmentType,
+    start: datetime | None,
+    *,
+    heading: str,
+    url: Callable[..., str],
+    action: str,
+    **context: Any,
+) -> tuple[str, int]:
+    """Booking and moving alike: the week to choose a start in (again, with a notice, when
+    the start chosen was just taken), then the confirmation of a free start that posts to
+    `action`. `context` goes to both pages."""
+    if start is None:
+        week = parse_week(request.args.get("week"))
+        return _week_page(appointment_type, week, heading=heading, url=url, **context)
+    if not _is_free(appointment_type, start):
+        return _week_page(
+            appointment_type,
+            start.date(),
+            heading=heading,
+            url=url,
+            notice=NO_LONGER_FREE,
+            status=409,
+            **context,
+        )
+    return _page(
+        "portal/confirm.html",
+        appointment_type=appointment_type,
+        start=start,
+        end=start + timedelta(minutes=appointment_type.duration_minutes),
+        action=action,
+        back=url(week=start.date().isoformat()),
+        **context,
+    )
+
+
 @bp.get("/book")
 @client_required
 def book(slug: str) -> ResponseReturnValue:
@@ -253,27 +289,13 @@ def book(slug: str) -> ResponseReturnValue:
     if not offer.bookable:
         reason = offer.decision.reason or "invalid_state"
         return _refused(appointment_type, start, reason, offer.decision.message)
-    heading = f"Book {appointment_type.name}"
-    if start is None:
-        week = parse_week(request.args.get("week"))
-        return _week_page(appointment_type, week, heading=heading, url=_book_url(appointment_type))
-    if not _is_free(appointment_type, start):
-        return _week_page(
-            appointment_type,
-            start.date(),
-            heading=heading,
-            url=_book_url(appointment_type),
-            notice=NO_LONGER_FREE,
-            status=409,
-        )
-    return _page(
-        "portal/confirm.html",
-        offer=offer,
-        appointment_type=appointment_type,
-        start=start,
-        end=start + timedelta(minutes=appointment_type.duration_minutes),
+    return _choose_then_confirm(
+        appointment_type,
+        start,
+        heading=f"Book {appointment_type.name}",
+        url=_book_url(appointment_type),
         action=url_for("portal.book_slot", slug=slug),
-        back=_book_url(appointment_type)(week=start.date().isoformat()),
+        offer=offer,
     )
 
 
@@ -377,7 +399,6 @@ def move(slug: str, booking_id: int) -> ResponseReturnValue:
     mine = _booking(booking_id)
     booking = mine.booking
     appointment_type = booking.appointment_type
-    heading = f"Move {appointment_type.name}"
     if not mine.may_move:
         reason = (
             f"This appointment is too close to move online; please contact {g.provider.name}."
@@ -385,30 +406,13 @@ def move(slug: str, booking_id: int) -> ResponseReturnValue:
             else "This booking is past or cancelled, so it can no longer be moved."
         )
         return _problem("invalid_state", reason, 409)
-    start = _start(request.args.get("start"))
-    if start is None:
-        week = parse_week(request.args.get("week"))
-        return _week_page(
-            appointment_type, week, heading=heading, url=_move_url(booking), moving=booking
-        )
-    if not _is_free(appointment_type, start):
-        return _week_page(
-            appointment_type,
-            start.date(),
-            heading=heading,
-            url=_move_url(booking),
-            notice=NO_LONGER_FREE,
-            status=409,
-            moving=booking,
-        )
-    return _page(
-        "portal/confirm.html",
-        appointment_type=appointment_type,
-        moving=booking,
-        start=start,
-        end=start + timedelta(minutes=appointment_type.duration_minutes),
+    return _choose_then_confirm(
+        appointment_type,
+        _start(request.args.get("start")),
+        heading=f"Move {appointment_type.name}",
+        url=_move_url(booking),
         action=url_for("portal.move_booking", slug=slug, booking_id=booking.id),
-        back=_move_url(booking)(week=start.date().isoformat()),
+        moving=booking,
     )
 
 
