@@ -102,8 +102,7 @@ def _week(
     horizon = today + timedelta(days=appointment_type.max_days_ahead + 1)
     first = min(max(wanted or today, today), horizon)
     last = first + timedelta(days=days - 1)
-    found: dict[date, list[datetime]] = {first + timedelta(days=n): [] for n in range(days)}
-    for slot in schedule.open_slots(
+    found = schedule.free_starts_by_day(
         db.session,
         g.provider,
         appointment_type,
@@ -111,9 +110,7 @@ def _week(
         last_day=last,
         viewer_zone=zone,
         now=now(),
-    ):
-        local = slot.start.astimezone(zone)
-        found.setdefault(local.date(), []).append(local)
+    )
     earlier = max(first - timedelta(days=days), today) if first > today else None
     later = last + timedelta(days=1) if last < horizon else None
     return Week(found, first, last, earlier, later)

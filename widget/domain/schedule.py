@@ -358,3 +358,32 @@ def open_slots(
         booked_per_day=calendar.booked_per_day,
         window=window,
     )
+
+
+def free_starts_by_day(
+    session: Session,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    *,
+    first_day: date,
+    last_day: date,
+    viewer_zone: ZoneInfo,
+    now: datetime,
+) -> dict[date, list[datetime]]:
+    """`open_slots`' starts in the viewer's zone, by the viewer's local day, every day of the
+    range a key (empty when nothing is free): what a week view lists."""
+    days: dict[date, list[datetime]] = {
+        first_day + timedelta(days=n): [] for n in range((last_day - first_day).days + 1)
+    }
+    for slot in open_slots(
+        session,
+        provider,
+        appointment_type,
+        first_day=first_day,
+        last_day=last_day,
+        viewer_zone=viewer_zone,
+        now=now,
+    ):
+        local = slot.start.astimezone(viewer_zone)
+        days.setdefault(local.date(), []).append(local)
+    return days

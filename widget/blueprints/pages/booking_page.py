@@ -324,7 +324,7 @@ def _horizon(step: Step) -> date:
 def _slots_by_day(
     provider: Provider, step: Step, first: date, last: date
 ) -> dict[date, list[datetime]]:
-    found = schedule.open_slots(
+    return schedule.free_starts_by_day(
         db.session,
         provider,
         step.appointment_type,
@@ -333,13 +333,6 @@ def _slots_by_day(
         viewer_zone=step.zone,
         now=now(),
     )
-    days: dict[date, list[datetime]] = {
-        first + timedelta(days=n): [] for n in range((last - first).days + 1)
-    }
-    for slot in found:
-        local = slot.start.astimezone(step.zone)
-        days.setdefault(local.date(), []).append(local)
-    return days
 
 
 def _free_starts(provider: Provider, step: Step, day: date) -> list[datetime]:

@@ -6,7 +6,7 @@ rules are the domain's: the page only shows what `manage` allows and says why no
 """
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
@@ -42,9 +42,10 @@ def _page(token: str, booking: Booking, provider: Provider, **context: object) -
     today = now().astimezone(zone).date()
     first = max(parse_week(request.args.get("week")) or today, today)
     last = first + timedelta(days=DAYS_SHOWN - 1)
-    days: dict[date, list[object]] = {first + timedelta(days=n): [] for n in range(DAYS_SHOWN)}
-    if not late:
-        for slot in schedule.open_slots(
+    days = (
+        {}
+        if late
+        else schedule.free_starts_by_day(
             db.session,
             provider,
             booking.appointment_type,
@@ -52,9 +53,8 @@ def _page(token: str, booking: Booking, provider: Provider, **context: object) -
             last_day=last,
             viewer_zone=zone,
             now=now(),
-        ):
-            local = slot.start.astimezone(zone)
-            days.setdefault(local.date(), []).append(local)
+        )
+    )
     return render_template(
         "pages/manage.html",
         token=token,
