@@ -4,13 +4,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from widget.domain import credits, packages
 from widget.domain.errors import Refused
 from widget.extensions import db
-from widget.models import CreditEntry, EntryKind, Provider
+from widget.models import CreditEntry, CreditLot, EntryKind, Provider
 
 from .ledger_fixtures import new_account, new_booking, new_package
 
@@ -130,7 +130,7 @@ def test_the_expiry_sweep_writes_each_due_expiry_once(app):
     assert balance == 0
 
 
-def _spend_concurrently(app, account, bookings, limit):
+def _spend_concurrently(app, account, bookings, limit, now=NOW):
     """Each thread has its own session; a barrier releases them together."""
     barrier = threading.Barrier(len(bookings))
     outcomes: list[str] = []
@@ -147,7 +147,7 @@ def _spend_concurrently(app, account, bookings, limit):
                     type_id=account.type_id,
                     booking_id=booking_id,
                     negative_limit=limit,
-                    now=NOW,
+                    now=now,
                 )
                 session.commit()
                 outcome = "spent"
@@ -189,3 +189,49 @@ def test_twenty_concurrent_spends_of_five_credits(app, limit, winners):
         )
         == 5 - winners
     )
+
+
+def _lots_left(session, account):
+    return session.scalar(
+        select(func.coalesce(func.sum(CreditLot.remaining), 0)).where(
+            CreditLot.client_id == account.client_id,
+            CreditLot.appointment_type_id == account.type_id,
+        )
+    )
+
+
+def test_concurrent_spends_take_each_credit_from_a_lot_once(app):
+    """A spender that waited for the account's lock must not take from the lots as they were
+    before the spends it waited for: the lots would keep credits the balance no longer has."""
+    account = new_account(db.session)
+    _buy(db.session, account, 50)
+    bookings = [new_booking(db.session, account).id for _ in range(20)]
+    db.session.commit()
+
+    outcomes = _spend_concurrently(app, account, bookings, 0)
+
+    assert outcomes == ["spent"] * 20
+    db.session.expire_all()
+    balance, _ = _history(db.session, account)
+    assert balance == 30
+    assert _lots_left(db.session, account) == 30
+
+
+def test_concurrent_spends_expire_a_due_lot_once(app):
+    """Twenty spends that each find a lot past its expiry: one expiry entry, not one per
+    spender that waited for the lock."""
+    account = new_account(db.session)
+    _buy(db.session, account, 5, expires_after_days=1)
+    _buy(db.session, account, 50)
+    bookings = [new_booking(db.session, account).id for _ in range(20)]
+    db.session.commit()
+    later = NOW + timedelta(days=2)
+
+    outcomes = _spend_concurrently(app, account, bookings, 0, now=later)
+
+    assert outcomes == ["spent"] * 20
+    db.session.expire_all()
+    balance, history = _history(db.session, account, now=later)
+    assert [e.delta for e in history if e.kind == EntryKind.expiry] == [-5]
+    assert balance == sum(e.delta for e in history) == 30
+    assert _lots_left(db.session, account) == 30

@@ -17,10 +17,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, event, select
+from sqlalchemy import (
+    Text,
+    and_,
+    bindparam,
+    cast,
+    event,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, aliased
 
 from ..models import AppointmentType, Booking, CreditBalance, CreditEntry, CreditLot, EntryKind
 from . import webhooks
@@ -56,8 +65,26 @@ _DUE_LOTS = (
     )
     .order_by(CreditLot.expires_at, CreditLot.id)
 )
-_LOCKED_WITH_LOTS = (
-    select(CreditBalance, CreditLot)
+
+
+# Whether the lots read with the lock are current. On PostgreSQL a statement reads as of
+# its start; when it waited for the lock, it gets the balance row as the last holder left
+# it, but the lots joined to it as they were before (read committed's re-check refetches
+# only locked rows). The row's xmin then differs from the one the same statement sees.
+# On SQLite a transaction starts with the database's write lock: nothing can change.
+_seen = aliased(CreditBalance, name="seen")
+_CURRENT = {
+    "postgresql": cast(literal_column("credit_balances.xmin"), Text)
+    == select(cast(literal_column("seen.xmin"), Text))
+    .where(
+        _seen.client_id == CreditBalance.client_id,
+        _seen.appointment_type_id == CreditBalance.appointment_type_id,
+    )
+    .scalar_subquery(),
+    "sqlite": true(),
+}
+_LOCKED_WITH_LOTS = {
+    dialect: select(CreditBalance, CreditLot, current)
     .outerjoin(
         CreditLot,
         and_(
@@ -73,7 +100,8 @@ _LOCKED_WITH_LOTS = (
     .order_by(CreditLot.expires_at.asc().nulls_last(), CreditLot.id)
     .with_for_update(of=CreditBalance)
     .execution_options(populate_existing=True)
-)
+    for dialect, current in _CURRENT.items()
+}
 _SPENDABLE_LOTS = (
     select(CreditLot)
     .where(
@@ -194,16 +222,24 @@ def _open_account(
 
     Once per transaction: a booking asks the policy with the balance and then spends
     from the same account, and the second open finds it still locked and up to date.
-    The lots with credit left are read with the lock, in the same query, and kept for
-    the next spend until an entry changes them.
+    The lots with credit left are read with the lock, in the same query (again if the
+    account changed while it waited), and kept for the next spend until an entry
+    changes them.
     """
     opened: dict[tuple[int, int], _Opened] = session.info.setdefault(_OPENED, {})
     known = opened.get((client_id, type_id))
     if known is not None and known.at == now:
         return known.account
-    rows = _locked(session, client_id, type_id, _LOCKED_WITH_LOTS)
+    query = _LOCKED_WITH_LOTS[session.get_bind().dialect.name]
+    rows = _locked(session, client_id, type_id, query)
+    if not rows[0][2]:
+        # Changed while this waited for the lock: read again, now that nothing else can.
+        for _account, stale, _current in rows:
+            if stale is not None:
+                session.expire(stale)
+        rows = _locked(session, client_id, type_id, query)
     account = rows[0][0]
-    lots = [lot for _account, lot in rows if lot is not None]
+    lots = [lot for _account, lot, _current in rows if lot is not None]
     due = [lot for lot in lots if lot.expires_at is not None and lot.expires_at <= now]
     _expire(session, account, provider_id, now, due)
     spendable = [lot for lot in lots if lot.remaining > 0]
