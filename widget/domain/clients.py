@@ -30,7 +30,8 @@ def create_client(session: Session, provider: Provider, *, email: str, name: str
     if not name:
         raise ValidationFailed({"name": "must not be empty"})
     if client_by_email(session, provider, email) is not None:
-        raise Conflict(f"A client with the email {email} exists already.")
+        taken = f"A client with the email {email} exists already."
+        raise Conflict(taken, details={"email": taken})
     client = Client(provider_id=provider.id, email=email, name=name)
     session.add(client)
     session.flush()

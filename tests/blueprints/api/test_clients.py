@@ -30,6 +30,7 @@ def test_a_duplicate_email_in_any_case_is_a_conflict(api, email):
     new_client(api, email="ann@example.com")
     response = api.post(CLIENTS, json={"email": email, "name": "Ann again"})
     expect_error(response, 409, "conflict")
+    assert "exists already" in response.get_json()["error"]["details"]["email"]
     assert len(ok(api.get(CLIENTS))["clients"]) == 1
 
 

@@ -7,7 +7,6 @@ from wtforms.widgets import NumberInput
 
 from ...domain import appointment_types, clients, credits, packages, portal_view
 from ...domain.credit_history import account_story
-from ...domain.errors import Conflict, DomainError
 from ...extensions import db
 from ...models import Client, ClientPackage, Package
 from ..api import schemas
@@ -50,18 +49,12 @@ def client_list() -> ResponseReturnValue:
     if request.method == "POST":
         body = form.checked(schemas.ClientFields, given(name=form.name.data, email=form.email.data))
         if body is not None:
-            try:
-                client = clients.create_client(
+            client = form.attempt(
+                lambda: clients.create_client(
                     db.session, provider, email=body.email, name=body.name
                 )
-            except DomainError as exc:
-                db.session.rollback()
-                if isinstance(exc, Conflict):
-                    form.add_errors({"email": exc.message})
-                else:
-                    form.refuse(exc)
-            else:
-                db.session.commit()
+            )
+            if client is not None:
                 flash(f"Added {client.name}.")
                 return redirect(url_for("admin.client_profile", client_id=client.id))
     query = request.args.get("q", "").strip()
