@@ -61,7 +61,13 @@ def _client_of_token(
     session: Session, provider: Provider, token: str, keys: Sequence[str], purpose: str, age: int
 ) -> tuple[Client, dict[str, object]]:
     value = tokens.unsign_fresh(token, keys, purpose, age)
-    client = session.get(Client, value.get("client")) if isinstance(value, dict) else None
+    # Locked: the link is checked against the client's row and then spends itself by
+    # changing it, so of two uses at once the second must see what the first changed.
+    client = (
+        session.get(Client, value.get("client"), with_for_update=True, populate_existing=True)
+        if isinstance(value, dict)
+        else None
+    )
     if client is None or client.provider_id != provider.id:
         raise Refused("link_invalid", "This link is not valid.")
     return client, value

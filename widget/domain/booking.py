@@ -374,7 +374,7 @@ def decide_for(
         matters = policy.audience_matters(
             channel, appointment_type.audience, personal_link=personal_link
         )
-        booker = policy.Booker(existing=matters and is_existing(session, client))
+        booker = policy.Booker(existing=matters and is_existing(session, client, for_decision=True))
     return policy.decide(
         channel,
         terms_of(appointment_type),
@@ -420,6 +420,12 @@ def booking_of(session: Session, provider: Provider, booking_id: int) -> Booking
     return booking
 
 
+def _locked(session: Session, booking: Booking) -> None:
+    """Lock the booking and read it again before changing its status: of two changes at
+    once (two cancels, a cancel and a no-show), the second sees what the first did."""
+    session.refresh(booking, with_for_update=True)
+
+
 def late_cancel_window(provider: Provider, appointment_type: AppointmentType) -> timedelta:
     hours = appointment_type.late_cancel_hours
     return timedelta(hours=provider.late_cancel_hours if hours is None else hours)
@@ -446,6 +452,7 @@ def cancel(
     A client is late inside the late-cancel window; a provider is late only when they
     say so.
     """
+    _locked(session, booking)
     if booking.status not in (BookingStatus.confirmed, BookingStatus.pending_verification):
         raise InvalidState(f"A booking that is {booking.status.value} cannot be cancelled.")
     if by != Channel.provider:
@@ -480,6 +487,7 @@ def reschedule(
     now: datetime,
 ) -> Booking:
     """Move a confirmed booking; its credit stays where it is."""
+    _locked(session, booking)
     if booking.status != BookingStatus.confirmed:
         raise InvalidState(f"A booking that is {booking.status.value} cannot be rescheduled.")
     appointment_type = booking.appointment_type
@@ -495,6 +503,7 @@ def reschedule(
 
 def mark_no_show(session: Session, booking: Booking, now: datetime) -> Booking:
     """The client did not come: the booking is kept, and so is its credit."""
+    _locked(session, booking)
     if booking.status != BookingStatus.confirmed:
         raise InvalidState(f"A booking that is {booking.status.value} cannot be a no-show.")
     if booking.start_at > now:

@@ -20,7 +20,13 @@ def is_existing_expression() -> ColumnElement[bool]:
     return has_package | has_booking
 
 
-def is_existing(session: Session, client: Client) -> bool:
+def is_existing(session: Session, client: Client, *, for_decision: bool = False) -> bool:
+    """Whether the client counts as existing. `for_decision`: a booking is about to be
+    decided on the answer, so the client's row is locked first (on PostgreSQL; SQLite's
+    transaction holds the write lock already) and the answer read after it: two bookings
+    of a new-client type at once cannot both find the client new."""
+    if for_decision and _needs_locks(session):
+        session.execute(_LOCK_CLIENT, {"client_id": client.id})
     return bool(session.scalar(select(is_existing_expression()).where(Client.id == client.id)))
 
 
@@ -29,7 +35,7 @@ def create_client(session: Session, provider: Provider, *, email: str, name: str
     name = name.strip()
     if not name:
         raise ValidationFailed({"name": "must not be empty"})
-    if client_by_email(session, provider, email) is not None:
+    if identify(session, provider, email) is not None:
         taken = f"A client with the email {email} exists already."
         raise Conflict(taken, details={"email": taken})
     client = Client(provider_id=provider.id, email=email, name=name)
@@ -41,12 +47,38 @@ def create_client(session: Session, provider: Provider, *, email: str, name: str
 _CLIENT_BY_EMAIL = select(Client).where(
     Client.provider_id == bindparam("provider_id"), Client.email == bindparam("email")
 )
+_LOCK_EMAIL = select(
+    func.pg_advisory_xact_lock(bindparam("provider_id"), func.hashtext(bindparam("email")))
+)
+_LOCK_CLIENT = select(Client.id).where(Client.id == bindparam("client_id")).with_for_update()
+
+
+def _needs_locks(session: Session) -> bool:
+    """PostgreSQL needs row locks to serialise decisions; a SQLite transaction starts with
+    the database's write lock (BEGIN IMMEDIATE), so nothing can interleave."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def client_by_email(session: Session, provider: Provider, email: str) -> Client | None:
     return session.scalar(
         _CLIENT_BY_EMAIL, {"provider_id": provider.id, "email": normalise_email(email)}
     )
+
+
+def identify(session: Session, provider: Provider, email: str) -> Client | None:
+    """The client an email belongs to, before a request may create one for it.
+
+    An unknown email is locked for the rest of the transaction and looked up again: of
+    two requests at once for a new email, the second waits and then finds the client the
+    first created, instead of deciding on a new client and failing on the unique email.
+    A known email costs the one lookup.
+    """
+    client = client_by_email(session, provider, email)
+    if client is None and _needs_locks(session):
+        key = {"provider_id": provider.id, "email": normalise_email(email)}
+        session.execute(_LOCK_EMAIL, key)
+        client = session.scalar(_CLIENT_BY_EMAIL, key)
+    return client
 
 
 _CLIENT_OF = select(Client).where(

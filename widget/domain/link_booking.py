@@ -26,7 +26,7 @@ from ..models import (
 )
 from . import booking as bookings
 from . import links, policy, webhooks
-from .clients import client_by_email, create_client
+from .clients import create_client, identify
 from .emails import checked_email
 from .errors import NotFound, Refused, ValidationFailed
 
@@ -59,7 +59,7 @@ def submit(
         client=(
             session.get(Client, link.client_id)
             if person is None
-            else client_by_email(session, provider, person.email)
+            else identify(session, provider, person.email)
         ),
         personal_link=personal,
         share_link_id=link.id,
@@ -149,7 +149,7 @@ def confirm_hold(session: Session, booking_id: int, now: datetime) -> Confirmati
 
     provider = session.get(Provider, booking.provider_id)
     assert provider is not None and booking.email is not None
-    client = client_by_email(session, provider, booking.email)
+    client = identify(session, provider, booking.email)
     decision = bookings.decide_for(
         session, provider, booking.appointment_type, Channel.public, client, now
     )

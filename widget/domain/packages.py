@@ -154,13 +154,16 @@ def buy_package(
     return Purchase(client_package, grants)
 
 
-def client_package_of(
+def _client_package_to_change(
     session: Session, provider: Provider, client_package_id: int
 ) -> ClientPackage:
+    """The provider's client package, locked: an archive and a delete at once are decided
+    one after the other."""
     client_package = session.scalar(
-        select(ClientPackage).where(
-            ClientPackage.id == client_package_id, ClientPackage.provider_id == provider.id
-        )
+        select(ClientPackage)
+        .where(ClientPackage.id == client_package_id, ClientPackage.provider_id == provider.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if client_package is None:
         raise NotFound("No such client package.")
@@ -208,7 +211,7 @@ def archive_client_package(
     session: Session, provider: Provider, client_package_id: int, now: datetime
 ) -> ClientPackage:
     """Hide a purchase from the active list. Its credits stay: no ledger entry is written."""
-    client_package = client_package_of(session, provider, client_package_id)
+    client_package = _client_package_to_change(session, provider, client_package_id)
     if client_package.status == ClientPackageStatus.deleted:
         raise InvalidState("A deleted client package cannot be archived.")
     if client_package.status == ClientPackageStatus.active:
@@ -221,7 +224,7 @@ def delete_client_package(
     session: Session, provider: Provider, client_package_id: int, now: datetime
 ) -> ClientPackage:
     """Mark a purchase deleted. Its credits stay; a provider removes them with an adjustment."""
-    client_package = client_package_of(session, provider, client_package_id)
+    client_package = _client_package_to_change(session, provider, client_package_id)
     if client_package.status != ClientPackageStatus.deleted:
         client_package.status = ClientPackageStatus.deleted
         client_package.deleted_at = now
