@@ -211,6 +211,13 @@ def make_type(api: Api) -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+def follow_up(make_type: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """The type existing clients book with a credit: make_type's defaults (Follow-Up,
+    50 minutes, existing clients, one credit)."""
+    return make_type()
+
+
+@pytest.fixture
 def discovery(make_type: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """The new-client type public links carry: 30 minutes, free."""
     return make_type(

@@ -119,11 +119,6 @@ def open_week(api: Any) -> None:
 
 
 @pytest.fixture
-def follow_up(make_type: Any) -> dict[str, Any]:
-    return dict(make_type(name="Follow-Up"))
-
-
-@pytest.fixture
 def grace(make_client: Any) -> dict[str, Any]:
     return dict(make_client(name="Grace Hopper", email="grace@example.com"))
 

@@ -19,30 +19,13 @@ TUE_10 = "2026-12-01T10:00:00-05:00"
 WED_10 = "2026-12-02T10:00:00-05:00"
 
 
-@pytest.fixture(autouse=True)
-def weekday_hours(api):
-    hours = [{"start": "09:00", "end": "17:00"}]
-    week = {day: hours for day in ("mon", "tue", "wed", "thu", "fri")}
-    ok(api.put("/api/v1/availability", json={"weekly": week}))
+pytestmark = pytest.mark.usefixtures("weekday_hours")
 
 
 @pytest.fixture
 def follow_up(make_type):
     """60 minutes, existing clients, one credit per booking."""
     return make_type(duration_minutes=60)
-
-
-@pytest.fixture
-def credited(make_client, make_package, buy, follow_up):
-    """A client holding `quantity` Follow-Up credits (an existing client: they bought)."""
-
-    def make(quantity=2):
-        client = make_client()
-        package = make_package([{"appointment_type_id": follow_up["id"], "quantity": quantity}])
-        buy(client["id"], package["id"])
-        return client
-
-    return make
 
 
 def account(api, client_id, type_id):

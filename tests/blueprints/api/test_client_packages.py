@@ -13,11 +13,6 @@ from .helpers import (
 
 
 @pytest.fixture
-def follow_up(make_type):
-    return make_type(name="Follow-Up")
-
-
-@pytest.fixture
 def massage(make_type):
     return make_type(name="Massage", duration_minutes=60)
 

@@ -4,11 +4,6 @@ from .helpers import created, ok
 
 
 @pytest.fixture
-def follow_up(make_type):
-    return make_type(name="Follow-Up")
-
-
-@pytest.fixture
 def customer(make_client):
     return make_client(email="ann@example.com", name="Ann")
 

@@ -21,27 +21,12 @@ def keyed(key):
     return {"Idempotency-Key": key}
 
 
-@pytest.fixture(autouse=True)
-def weekday_hours(api):
-    hours = [{"start": "09:00", "end": "17:00"}]
-    week = {day: hours for day in ("mon", "tue", "wed", "thu", "fri")}
-    ok(api.put("/api/v1/availability", json={"weekly": week}))
+pytestmark = pytest.mark.usefixtures("weekday_hours")
 
 
 @pytest.fixture
 def follow_up(make_type):
     return make_type(duration_minutes=60)
-
-
-@pytest.fixture
-def credited(make_client, make_package, buy, follow_up):
-    def make(quantity=3):
-        client = make_client()
-        package = make_package([{"appointment_type_id": follow_up["id"], "quantity": quantity}])
-        buy(client["id"], package["id"])
-        return client
-
-    return make
 
 
 def body_for(client, appointment_type, start):
@@ -73,7 +58,7 @@ def test_the_same_key_and_body_twice_books_once_and_replays_the_answer(api, foll
 
 
 def test_a_replay_is_the_stored_answer_even_after_the_booking_changed(api, follow_up, credited):
-    client = credited()
+    client = credited(3)
     body = body_for(client, follow_up, MON_10)
     first = created(api.post(BOOKINGS, json=body, headers=keyed("k-1")))
     ok(api.post(f"{BOOKINGS}/{first['id']}/cancel", json={}))
@@ -86,7 +71,7 @@ def test_a_replay_is_the_stored_answer_even_after_the_booking_changed(api, follo
 def test_the_same_body_with_its_fields_in_another_order_is_the_same_request(
     api, follow_up, credited
 ):
-    client = credited()
+    client = credited(3)
     body = body_for(client, follow_up, MON_10)
     first = created(api.post(BOOKINGS, json=body, headers=keyed("k-1")))
     reordered = dict(reversed(list(body.items())))
@@ -114,7 +99,7 @@ def test_different_keys_are_different_requests(api, follow_up, credited):
 def test_a_refusal_is_replayed_for_the_same_key_and_body_after_the_slot_is_free(
     api, follow_up, credited
 ):
-    holder, client = credited(), credited()
+    holder, client = credited(3), credited(3)
     taken = created(api.post(BOOKINGS, json=body_for(holder, follow_up, MON_10)))
     body = body_for(client, follow_up, MON_10)
     refused = api.post(BOOKINGS, json=body, headers=keyed("k-1"))
@@ -152,7 +137,7 @@ def test_a_refused_key_with_another_body_is_an_idempotency_conflict(api, follow_
 
 
 def test_a_validation_failure_is_not_stored_so_the_corrected_body_books(api, follow_up, credited):
-    client = credited()
+    client = credited(3)
     naive = body_for(client, follow_up, "2026-11-30T10:00:00")
     assert invalid_fields(api.post(BOOKINGS, json=naive, headers=keyed("k-1"))) == {"start"}
     fixed = api.post(BOOKINGS, json=body_for(client, follow_up, MON_10), headers=keyed("k-1"))
@@ -161,7 +146,7 @@ def test_a_validation_failure_is_not_stored_so_the_corrected_body_books(api, fol
 
 
 def test_a_repeated_validation_failure_is_answered_afresh(api, follow_up, credited):
-    client = credited()
+    client = credited(3)
     naive = body_for(client, follow_up, "2026-11-30T10:00:00")
     assert invalid_fields(api.post(BOOKINGS, json=naive, headers=keyed("k-1"))) == {"start"}
     assert invalid_fields(api.post(BOOKINGS, json=naive, headers=keyed("k-1"))) == {"start"}
@@ -169,7 +154,7 @@ def test_a_repeated_validation_failure_is_answered_afresh(api, follow_up, credit
 
 
 def test_keys_are_per_provider(api, follow_up, credited, create_provider):
-    created(api.post(BOOKINGS, json=body_for(credited(), follow_up, MON_10), headers=keyed("k-1")))
+    created(api.post(BOOKINGS, json=body_for(credited(3), follow_up, MON_10), headers=keyed("k-1")))
     other = create_provider()
     ok(
         other.api.put(
@@ -191,7 +176,7 @@ def test_keys_are_per_provider(api, follow_up, credited, create_provider):
 def test_the_same_key_and_body_from_another_provider_is_not_replayed(
     api, follow_up, credited, create_provider
 ):
-    body = body_for(credited(), follow_up, MON_10)
+    body = body_for(credited(3), follow_up, MON_10)
     created(api.post(BOOKINGS, json=body, headers=keyed("k-1")))
     other = create_provider()
     # The other provider knows neither this client nor this type: a fresh 404, no replay.
@@ -227,7 +212,7 @@ def test_after_a_day_the_same_body_books_again(api, clock, follow_up, credited):
 
 def test_a_key_longer_than_255_characters_is_a_validation_error(api, follow_up, credited):
     response = api.post(
-        BOOKINGS, json=body_for(credited(), follow_up, MON_10), headers=keyed("k" * 256)
+        BOOKINGS, json=body_for(credited(3), follow_up, MON_10), headers=keyed("k" * 256)
     )
     assert invalid_fields(response) == {"Idempotency-Key"}
     assert bookings(api) == []

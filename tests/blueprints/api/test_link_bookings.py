@@ -481,11 +481,6 @@ def test_a_cancelled_booking_keeps_its_use(client, api, discovery):
 # Personal links
 
 
-@pytest.fixture
-def follow_up(make_type):
-    return make_type(name="Follow-Up", audience="existing_clients", requires_credit=True)
-
-
 def test_a_personal_link_books_its_client_and_spends_a_credit(
     client, api, follow_up, make_client, make_package, buy
 ):

@@ -5,11 +5,6 @@ from .helpers import BIG_IDS, created, expect_error, invalid_fields, new_type, o
 PACKAGES = "/api/v1/packages"
 
 
-@pytest.fixture
-def follow_up(make_type):
-    return make_type(name="Follow-Up")
-
-
 def test_creating_a_package_answers_201_with_its_items(api, make_type):
     first = make_type(name="Follow-Up")
     second = make_type(name="Massage")

@@ -41,11 +41,6 @@ def book(api, client_id, type_id, start):
 
 
 @pytest.fixture
-def weekday_hours(api):
-    put_hours(api)
-
-
-@pytest.fixture
 def hour_type(make_type):
     """A 60-minute type that needs no credit, so bookings in these tests need no package."""
     return make_type(name="Session", duration_minutes=60, requires_credit=False)

@@ -14,11 +14,6 @@ from .conftest import at, ok, share
 
 
 @pytest.fixture
-def follow_up(make_type):
-    return make_type(name="Follow-Up", duration_minutes=50, audience="existing_clients")
-
-
-@pytest.fixture
 def client_with_credits(api, make_client, make_package, buy, follow_up):
     person = make_client(email="kim@example.com", name="Kim")
     package = make_package([{"appointment_type_id": follow_up["id"], "quantity": 2}])

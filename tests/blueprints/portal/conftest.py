@@ -99,11 +99,6 @@ def slug(api: Any) -> str:
 
 
 @pytest.fixture
-def follow_up(make_type: Any) -> dict[str, Any]:
-    return dict(make_type(name="Follow-Up", duration_minutes=50))
-
-
-@pytest.fixture
 def spring_reset(make_package: Any, follow_up: dict[str, Any]) -> dict[str, Any]:
     return dict(make_package([{"appointment_type_id": follow_up["id"], "quantity": 2}]))
 
