@@ -52,9 +52,6 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "SECRET_KEY": keys[-1],
         "SECRET_KEY_FALLBACKS": list(reversed(keys[:-1])),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        # A pooled connection is checked before use, so the first request after a database
-        # restart is served instead of failing on a connection that died meanwhile.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "WIDGET_BASE_URL": base_url or None,
         "WIDGET_SMTP_URL": env.get("WIDGET_SMTP_URL") or None,
         "WIDGET_MAIL_FROM": env.get("WIDGET_MAIL_FROM") or "Widget <no-reply@localhost>",

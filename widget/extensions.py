@@ -1,5 +1,6 @@
 """Extension objects, created unbound so any module can import them without an app."""
 
+import select
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -9,6 +10,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -51,14 +53,44 @@ def _lower(text: str | None) -> str | None:
 
 
 def configure_engine(engine: Engine) -> None:
+    """SQLite: safe write transactions; a database server: dead pooled connections replaced."""
+    if engine.dialect.name == "sqlite":
+        _serialise_sqlite_writes(engine)
+    else:
+        _replace_dead_connections(engine)
+
+
+def _replace_dead_connections(engine: Engine) -> None:
+    """Check a pooled connection before a request uses it, without a round trip.
+
+    A server that restarted, an administrator who ended the session or a proxy that cut
+    it has sent something on the idle connection, or closed it, so its socket reads
+    ready. Only then is it pinged, and replaced if the ping fails: the first request
+    after a database restart is served. SQLAlchemy's `pool_pre_ping` pings on every
+    checkout, a round trip that cost a twentieth of a booking on PostgreSQL.
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, _record, _proxy):  # type: ignore[no-untyped-def]
+        ready, _, _ = select.select([dbapi_connection], [], [], 0)
+        if ready and not _answers_ping(engine, dbapi_connection):
+            raise DisconnectionError("the server closed this pooled connection")
+
+
+def _answers_ping(engine: Engine, dbapi_connection: Any) -> bool:
+    try:
+        return bool(engine.dialect.do_ping(dbapi_connection))
+    except Exception:  # noqa: BLE001 - any failure means the connection is unusable
+        return False
+
+
+def _serialise_sqlite_writes(engine: Engine) -> None:
     """Make SQLite write transactions safe under concurrency.
 
     pysqlite's own BEGIN handling is turned off so every transaction starts with
     BEGIN IMMEDIATE: a writer takes the lock before it reads, so two bookings can
     never both read "free" and both insert, and no lock upgrade can deadlock.
     """
-    if engine.dialect.name != "sqlite":
-        return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]

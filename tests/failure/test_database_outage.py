@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL, app_config
@@ -342,3 +342,30 @@ def test_the_first_request_after_a_database_restart_is_served(
     proxy.cut()
     proxy.restore()
     _ok(http.get("/api/v1/settings", headers=auth))
+
+
+def test_pooled_connections_the_server_ended_are_replaced_before_use(
+    postgres_database: str,
+) -> None:
+    """The server ends every session of the app's pool, as a restart or an administrator
+    would: the next request is served on a new connection, not answered 503."""
+    app = create_app(app_config(postgres_database, PROPAGATE_EXCEPTIONS=False))
+    server = create_engine(postgres_database)
+    try:
+        with app.app_context():
+            auth, _ = _practice(app)
+            http = app.test_client()
+            _ok(http.get("/api/v1/settings", headers=auth))
+            with server.begin() as connection:
+                ended = connection.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            assert ended >= 1
+            _ok(http.get("/api/v1/settings", headers=auth))
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        server.dispose()
