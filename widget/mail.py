@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from . import outbox
 from .clock import now
 from .domain import notify
-from .domain.timezones import zone_named
+from .domain.timezones import clock_time, zone_named
 from .extensions import db
 from .models import Booking, BookingStatus, Client, OutboxMessage, Provider
 
@@ -32,7 +32,7 @@ SMTP_TIMEOUT_SECONDS = 20
 def _when(provider: Provider, booking: Booking) -> str:
     zone = zone_named(booking.timezone or provider.timezone)
     start = booking.start_at.astimezone(zone)
-    return f"{start:%A %d %B %Y, %H:%M} ({zone.key})"
+    return f"{start:%A %d %B %Y}, {clock_time(start)} ({zone.key})"
 
 
 def _queue(

@@ -9,7 +9,7 @@ they chose (kept in their session), else the provider's.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,17 +20,17 @@ from werkzeug.exceptions import NotFound as HttpNotFound
 from ..domain import credit_history, credits, manage, portal_view, schedule
 from ..domain.appointment_types import appointment_type_of
 from ..domain.booking import book as book_appointment
-from ..domain.booking import late_cancel_window
+from ..domain.booking import ends_at, late_cancel_window
 from ..domain.errors import DomainError, Refused, ValidationFailed
 from ..domain.portal_view import ClientBooking
-from ..domain.timezones import zone_named
+from ..domain.timezones import clock_time, zone_named
 from ..extensions import db
 from ..models import AppointmentType, Booking, Channel
 from . import link_flow
 from .api.base import MAX_ID, now, status_of
 from .auth import client_required
 from .pages import REASONS
-from .pages.booking_page import day_label, parse_start, parse_week, time_label, zone_choices
+from .pages.booking_page import day_label, parse_start, parse_week, zone_choices
 
 bp = Blueprint("portal", __name__, url_prefix="/portal/<slug>")
 
@@ -62,7 +62,7 @@ def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
         brand=g.provider.name,
         zone=_zone(),
         day_label=day_label,
-        time_label=time_label,
+        time_label=clock_time,
         **context,
     )
     return page, status
@@ -117,7 +117,10 @@ def _week(
 
 
 def _is_free(appointment_type: AppointmentType, start: datetime) -> bool:
-    return start in _week(appointment_type, start.date(), days=1).days.get(start.date(), [])
+    # Compared in UTC: two times of one zone compare by their wall clocks, so the two
+    # 01:30s of a fall-back night would be equal.
+    offered = _week(appointment_type, start.date(), days=1).days.get(start.date(), [])
+    return start.astimezone(UTC) in {slot.astimezone(UTC) for slot in offered}
 
 
 def _week_page(
@@ -227,7 +230,7 @@ def _refused(
         start=start,
         others=others,
         day_label=day_label,
-        time_label=time_label,
+        time_label=clock_time,
     )
 
 
@@ -260,7 +263,7 @@ def _choose_then_confirm(
         "portal/confirm.html",
         appointment_type=appointment_type,
         start=start,
-        end=start + timedelta(minutes=appointment_type.duration_minutes),
+        end=ends_at(appointment_type, start),
         action=action,
         back=url(week=start.date().isoformat()),
         **context,
@@ -334,7 +337,7 @@ def book_slot(slug: str) -> ResponseReturnValue:
 
 def _when(booking: Booking) -> str:
     start = booking.start_at.astimezone(_zone())
-    return f"{day_label(start.date())} at {time_label(start)}"
+    return f"{day_label(start.date())} at {clock_time(start)}"
 
 
 # The client's bookings

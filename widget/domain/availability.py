@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .timezones import is_repeated
+
 __all__ = [
     "Hours",
     "Interval",
@@ -23,6 +25,7 @@ __all__ = [
 
 _MIDNIGHT = time(0, 0)
 _ONE_DAY = timedelta(days=1)
+_INSTANT = timedelta(microseconds=1)
 _ZERO = timedelta(0)
 
 
@@ -75,12 +78,15 @@ def _utc_start(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 
 def _utc_end(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """The later of the two readings, so a range ending inside a repeated (fall-back)
-    hour keeps all of it, while an end inside a gap still resolves as fold=0 does."""
+    """The later of the two readings when the range runs into a repeated (fall-back) hour,
+    so it keeps all of it; an end at the first instant of that hour (01:00) is the first
+    reading, as is an end inside a gap (fold=0, as zoneinfo resolves it)."""
     if at == _MIDNIGHT:
         return _utc_start(day + _ONE_DAY, _MIDNIGHT, zone)
     local = datetime.combine(day, at, tzinfo=zone)
-    return max(local.astimezone(UTC), local.replace(fold=1).astimezone(UTC))
+    if is_repeated(local - _INSTANT):
+        return local.replace(fold=1).astimezone(UTC)
+    return local.astimezone(UTC)
 
 
 def _merged(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:

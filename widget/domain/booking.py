@@ -10,7 +10,7 @@ exclusion constraint turns a lost race into `slot_unavailable`.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -77,7 +77,17 @@ def terms_of(appointment_type: AppointmentType) -> policy.TypeTerms:
     )
 
 
+def ends_at(appointment_type: AppointmentType, start: datetime) -> datetime:
+    """When an appointment starting at `start` ends, in `start`'s zone. The duration is
+    counted in real time: Python adds a timedelta to a zoned time on the wall clock, so an
+    appointment over a clock change would last an hour more or less."""
+    end = start.astimezone(UTC) + timedelta(minutes=appointment_type.duration_minutes)
+    return end.astimezone(start.tzinfo)
+
+
 def block_of(appointment_type: AppointmentType, start: datetime) -> tuple[datetime, datetime]:
+    """What the appointment keeps from other bookings, buffers included, in UTC."""
+    start = start.astimezone(UTC)
     return (
         start - timedelta(minutes=appointment_type.buffer_before_minutes),
         start
@@ -135,7 +145,10 @@ def prepare_slot(
     *,
     excluding: int | None = None,
 ) -> Interval:
-    """Everything before a booking, hold or move is written, in the order that cannot deadlock."""
+    """Everything before a booking, hold or move is written, in the order that cannot deadlock.
+
+    `start` may be in any zone; the checks count in UTC (see `ends_at`)."""
+    start = start.astimezone(UTC)
     _lock_for_day_cap(session, appointment_type)
     block = Interval(*block_of(appointment_type, start))
     surroundings = _surroundings(session, provider.id, block, now, excluding)
@@ -306,6 +319,7 @@ def book(
     timezone: str | None = None,
 ) -> Booking:
     """Book a confirmed appointment for a known client, or for a `person` who becomes one."""
+    start = start.astimezone(UTC)
     block = prepare_slot(session, provider, appointment_type, start, channel, now)
     decision = decide_for(
         session,
@@ -330,7 +344,7 @@ def book(
         channel=channel,
         status=BookingStatus.confirmed,
         start_at=start,
-        end_at=start + timedelta(minutes=appointment_type.duration_minutes),
+        end_at=ends_at(appointment_type, start),
         block_start=block.start,
         block_end=block.end,
         name=client.name if client else None,
@@ -494,8 +508,8 @@ def reschedule(
     block = prepare_slot(
         session, provider, appointment_type, start, channel, now, excluding=booking.id
     )
-    booking.start_at = start
-    booking.end_at = start + timedelta(minutes=appointment_type.duration_minutes)
+    booking.start_at = start.astimezone(UTC)
+    booking.end_at = ends_at(appointment_type, booking.start_at)
     booking.block_start, booking.block_end = block.start, block.end
     flush_or_taken(session)
     return booking

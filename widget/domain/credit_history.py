@@ -26,6 +26,7 @@ from ..models import (
     Provider,
 )
 from .credits import account_history
+from .timezones import clock_time
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def describe_entry(
 
     booking = cause.booking
     appointment = (
-        f"{type_name} on {day(booking.start_at)} at {booking.start_at.astimezone(zone):%H:%M}"
+        f"{type_name} on {day(booking.start_at)} at {clock_time(booking.start_at.astimezone(zone))}"
         if booking is not None
         else type_name
     )

@@ -9,7 +9,7 @@ personal link books as its client under the portal's rules.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -93,6 +93,7 @@ def _hold(
     now: datetime,
 ) -> Booking:
     """Keep the slot for the visitor while the confirmation email travels."""
+    start = start.astimezone(UTC)
     before = policy.decide_before_identity(
         bookings.terms_of(appointment_type), bookings.settings_of(provider)
     )
@@ -106,7 +107,7 @@ def _hold(
         channel=Channel.public,
         status=BookingStatus.pending_verification,
         start_at=start,
-        end_at=start + timedelta(minutes=appointment_type.duration_minutes),
+        end_at=bookings.ends_at(appointment_type, start),
         block_start=block.start,
         block_end=block.end,
         hold_expires_at=now + timedelta(minutes=provider.pending_hold_minutes),

@@ -14,7 +14,7 @@ from wtforms import Field, SelectChoice
 
 from ...domain import appointment_types, booking, links
 from ...domain.errors import DomainError, ValidationFailed
-from ...domain.timezones import zone_named
+from ...domain.timezones import clock_time, zone_named
 from ...extensions import db
 from ...models import BookingStatus, Provider
 from ..api.base import STATUS, now, parse_mapping
@@ -77,11 +77,12 @@ def short_day(day: date) -> str:
 def when(moment: datetime) -> str:
     """'Mon 30 Nov 2026, 09:00' in the provider's zone."""
     seen = local(moment)
-    return f"{day_label(seen.date())}, {seen:%H:%M}"
+    return f"{day_label(seen.date())}, {clock_time(seen)}"
 
 
-def clock_time(moment: datetime) -> str:
-    return f"{local(moment):%H:%M}"
+def local_clock_time(moment: datetime) -> str:
+    """'09:00' in the provider's zone ('01:30 EST' in a repeated hour)."""
+    return clock_time(local(moment))
 
 
 def money(cents: int) -> str:
@@ -93,7 +94,7 @@ def dashboard_helpers() -> dict[str, Any]:
     return {
         "local": local,
         "when": when,
-        "clock_time": clock_time,
+        "clock_time": local_clock_time,
         "day_label": day_label,
         "short_day": short_day,
         "money": money,

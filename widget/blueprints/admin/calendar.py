@@ -11,6 +11,7 @@ from wtforms.widgets import DateInput, TimeInput
 
 from ...domain import appointment_types, booking, clients, schedule
 from ...domain.errors import DomainError
+from ...domain.timezones import is_skipped
 from ...extensions import db
 from ...models import Booking, BookingStatus, Channel
 from .. import link_flow
@@ -63,12 +64,21 @@ class StartForm(Form):
     time = StringField("Time", widget=TimeInput(), validators=[a_time])
 
     def start(self) -> datetime | None:
+        """The day and time on the provider's clock; in a repeated (fall-back) hour, its
+        first reading."""
         day = day_of(self.day.data)
         try:
             at = time.fromisoformat(self.time.data or "")
         except ValueError:
             return None
         return datetime.combine(day, at, tzinfo=provider_zone()) if day else None
+
+    def validate_time(self, field: Field) -> None:
+        start = self.start()
+        if start is not None and is_skipped(start):
+            raise ValidationError(
+                f"There is no {field.data} on {start:%-d %B}: the clocks go forward an hour."
+            )
 
     def field_for(self, key: str) -> Field | None:
         if key == "start":

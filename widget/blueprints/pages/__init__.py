@@ -8,7 +8,7 @@ from flask import Blueprint, Response, make_response, render_template
 from flask.typing import ResponseReturnValue
 
 from ...domain.errors import DomainError
-from ...domain.timezones import zone_named
+from ...domain.timezones import clock_time, zone_named
 from ...extensions import db
 from ...models import BookingStatus, Provider
 from .. import link_flow
@@ -175,6 +175,7 @@ def confirm(token: str) -> ResponseReturnValue:
         provider=provider,
         start=booking.start_at.astimezone(zone),
         zone=zone.key,
+        time_label=clock_time,
     ), (200 if booking.status == BookingStatus.confirmed else 409)
 
 

@@ -22,9 +22,10 @@ from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 
 from ...domain import links, schedule, tokens
+from ...domain.booking import ends_at
 from ...domain.emails import checked_email
 from ...domain.errors import DomainError, ValidationFailed
-from ...domain.timezones import zone_named
+from ...domain.timezones import clock_time, zone_named
 from ...extensions import db
 from ...models import AppointmentType, BookingStatus, Provider, ShareLink, Verification
 from .. import link_flow
@@ -392,7 +393,7 @@ def _details_page(
         provider,
         step=step,
         start=start,
-        end=start + timedelta(minutes=step.appointment_type.duration_minutes),
+        end=ends_at(step.appointment_type, start),
         form_token=form_token,
         values=values if values is not None else dict(flow.prefill),
         errors=errors or {},
@@ -411,7 +412,7 @@ def _render(template: str, flow: Flow, link: ShareLink, provider: Provider, **co
         zones=zone_choices(),
         day_label=day_label,
         short_day_label=short_day_label,
-        time_label=time_label,
+        time_label=clock_time,
         **flow.context(),
         **context,
     )
@@ -423,10 +424,6 @@ def day_label(day: date) -> str:
 
 def short_day_label(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b}"
-
-
-def time_label(moment: datetime) -> str:
-    return f"{moment:%H:%M}"
 
 
 # The POST
@@ -519,7 +516,7 @@ def _pretend(provider: Provider, step: Step, start: datetime, personal: bool) ->
         status=BookingStatus.pending_verification if held else BookingStatus.confirmed,
         appointment_type=step.appointment_type,
         start=start,
-        end=start + timedelta(minutes=step.appointment_type.duration_minutes),
+        end=ends_at(step.appointment_type, start),
         hold_expires_at=now() + timedelta(minutes=provider.pending_hold_minutes) if held else None,
         booking_id=None,
     )

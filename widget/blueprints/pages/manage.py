@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from ...domain import manage, schedule
 from ...domain.booking import is_late_for_client
 from ...domain.errors import DomainError
-from ...domain.timezones import zone_named
+from ...domain.timezones import clock_time, zone_named
 from ...extensions import db
 from ...models import Booking, Provider
 from .. import link_flow
@@ -26,7 +26,6 @@ from .booking_page import (
     parse_start,
     parse_week,
     sent_from_this_site,
-    time_label,
 )
 
 DAYS_SHOWN = 7
@@ -69,7 +68,7 @@ def _page(token: str, booking: Booking, provider: Provider, **context: object) -
         earlier=(first - timedelta(days=DAYS_SHOWN)) if first > today else None,
         later=last + timedelta(days=1),
         day_label=day_label,
-        time_label=time_label,
+        time_label=clock_time,
         **context,
     )
 
@@ -156,7 +155,7 @@ def reschedule_booking(token: str) -> ResponseReturnValue:
             start=booking.start_at.astimezone(zone),
             zone=zone.key,
             day_label=day_label,
-            time_label=time_label,
+            time_label=clock_time,
         )
 
     return _change(token, move, done)
