@@ -26,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     exists,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
@@ -384,6 +385,14 @@ class Booking(db.Model):  # type: ignore[name-defined,misc]
         ),
         Index("ix_bookings_provider_block", "provider_id", "block_start"),
         Index("ix_bookings_client", "client_id"),
+        # The holds awaiting their confirmation, which reads retire when their time is up.
+        Index(
+            "ix_bookings_pending_holds",
+            "provider_id",
+            "hold_expires_at",
+            postgresql_where=text("status = 'pending_verification'"),
+            sqlite_where=text("status = 'pending_verification'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

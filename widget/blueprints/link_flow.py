@@ -6,11 +6,13 @@ follows, so the API and the pages can never answer the same submission different
 """
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import current_app, request, url_for
 
 from .. import mail
 from ..domain import link_booking, links, manage, tokens
+from ..domain.errors import Refused
 from ..domain.timezones import zone_named
 from ..extensions import db
 from ..models import Booking, BookingStatus, Provider, ShareLink
@@ -49,19 +51,45 @@ def submit(
     appointment_type = links.offered_type(provider, link, appointment_type_id)
     if timezone is not None:
         zone_named(timezone, field="timezone")
-    booking = link_booking.submit(
-        db.session,
-        provider,
-        link,
-        appointment_type,
-        start=start_at,
-        name=name,
-        email=email,
-        timezone=timezone,
-        now=now(),
-    )
+    try:
+        booking = link_booking.submit(
+            db.session,
+            provider,
+            link,
+            appointment_type,
+            start=start_at,
+            name=name,
+            email=email,
+            timezone=timezone,
+            now=now(),
+        )
+    except Refused as exc:
+        if exc.code == "login_required":
+            # The answer points to the portal's step for this slot (API.md).
+            exc.details = {
+                "portal_url": base_url()
+                + portal_url(provider, appointment_type.id, start_at, timezone)
+            }
+        raise
     announce(provider, booking)
     return booking, provider
+
+
+def portal_url(
+    provider: Provider,
+    appointment_type_id: int | None = None,
+    start: datetime | None = None,
+    tz: str | None = None,
+) -> str:
+    """The provider's client portal, where existing clients log in (always opened top level).
+
+    With the type (and start) the visitor chose, the portal's booking step for that
+    slot, which the login sends them back to.
+    """
+    if appointment_type_id is None:
+        return f"/portal/{provider.slug}/"
+    slot = {"type": appointment_type_id, "start": start.isoformat() if start else None, "tz": tz}
+    return f"/portal/{provider.slug}/book?" + urlencode({k: v for k, v in slot.items() if v})
 
 
 def announce(provider: Provider, booking: Booking) -> None:

@@ -61,6 +61,13 @@ def update_appointment_type(
     session: Session, provider: Provider, type_id: int, changes: dict[str, Any]
 ) -> AppointmentType:
     appointment_type = appointment_type_of(session, provider, type_id)
+    if (
+        "duration_minutes" in changes
+        and "slot_step_minutes" not in changes
+        and appointment_type.slot_step_minutes == appointment_type.duration_minutes
+    ):
+        # A step that is the duration (its default) follows the duration.
+        changes = {**changes, "slot_step_minutes": None}
     for field, value in changes.items():
         if field == "audience":
             value = Audience(value)

@@ -425,7 +425,23 @@ def spend(
     testing_hooks.reach("after_spend")
 
 
-def booking_of(session: Session, provider: Provider, booking_id: int) -> Booking:
+def retire_due_holds(session: Session, provider: Provider, now: datetime) -> None:
+    """Mark the provider's holds whose time ran out `expired` before their status is read:
+    otherwise a hold is marked only when its link is opened or another booking wants its
+    slot, and would read `pending_verification` meanwhile."""
+    session.execute(
+        update(Booking)
+        .where(
+            Booking.provider_id == provider.id,
+            Booking.status == BookingStatus.pending_verification,
+            Booking.hold_expires_at <= now,
+        )
+        .values(status=BookingStatus.expired)
+    )
+
+
+def booking_of(session: Session, provider: Provider, booking_id: int, *, now: datetime) -> Booking:
+    retire_due_holds(session, provider, now)
     booking = session.scalar(
         select(Booking).where(Booking.id == booking_id, Booking.provider_id == provider.id)
     )
@@ -440,9 +456,14 @@ def _locked(session: Session, booking: Booking) -> None:
     session.refresh(booking, with_for_update=True)
 
 
-def late_cancel_window(provider: Provider, appointment_type: AppointmentType) -> timedelta:
+def late_cancel_hours(provider: Provider, appointment_type: AppointmentType) -> int:
+    """The type's own late-cancel window, else the provider's."""
     hours = appointment_type.late_cancel_hours
-    return timedelta(hours=provider.late_cancel_hours if hours is None else hours)
+    return provider.late_cancel_hours if hours is None else hours
+
+
+def late_cancel_window(provider: Provider, appointment_type: AppointmentType) -> timedelta:
+    return timedelta(hours=late_cancel_hours(provider, appointment_type))
 
 
 def is_late_for_client(provider: Provider, booking: Booking, now: datetime) -> bool:
@@ -534,8 +555,10 @@ def bookings_of(
     first_day: date | None = None,
     last_day: date | None = None,
     status: BookingStatus | None = None,
+    now: datetime,
 ) -> list[Booking]:
     """The provider's bookings, by start; days are local to the provider."""
+    retire_due_holds(session, provider, now)
     zone = zone_named(provider.timezone)
     query = select(Booking).where(Booking.provider_id == provider.id)
     if first_day is not None:

@@ -1,6 +1,8 @@
 """Small assertions shared by the API route tests."""
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 BIG_IDS = ["99999999999", "2147483648", "0"]
 """Ids no database row can have: too many digits, past a 32-bit integer, zero."""
@@ -61,3 +63,43 @@ def post_booking(api: Any, client_id: int, type_id: int, start: str, **extra: An
     """A provider's `POST /api/v1/bookings`; the response, for the test to judge."""
     body = {"client_id": client_id, "appointment_type_id": type_id, "start": start, **extra}
     return api.post("/api/v1/bookings", json=body)
+
+
+# Share links, for the tests of public bookings. The provider works in New York.
+
+MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+def settings(api: Any, **fields: Any) -> dict[str, Any]:
+    return ok(api.patch("/api/v1/settings", json=fields))
+
+
+def share(api: Any, *types: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return created(
+        api.post(
+            "/api/v1/share-links",
+            json={"appointment_type_ids": [t["id"] for t in types], **fields},
+        )
+    )
+
+
+def at(hour: int, minute: int = 0, day: int = 0) -> str:
+    """A start on Monday 30 November (or `day` days later), New York time."""
+    return (MONDAY + timedelta(days=day, hours=hour - 9, minutes=minute)).isoformat()
+
+
+def submit(
+    client: Any,
+    link: dict[str, Any],
+    appointment_type: dict[str, Any],
+    start: str | None = None,
+    headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> Any:
+    """A public booking through `link`; a visitor's name and email unless the link is
+    personal or the test gives its own."""
+    body = {"appointment_type_id": appointment_type["id"], "start": start or at(9), **fields}
+    if link.get("client_id") is None:
+        body.setdefault("name", "Visitor")
+        body.setdefault("email", "visitor@example.com")
+    return client.post(f"/api/v1/links/{link['token']}/bookings", json=body, headers=headers)

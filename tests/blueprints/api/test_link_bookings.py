@@ -12,49 +12,17 @@ from itsdangerous import URLSafeSerializer
 from widget.extensions import db
 from widget.models import OutboxMessage
 
-from .helpers import created, expect_error, invalid_fields, ok
+from .helpers import at, created, expect_error, invalid_fields, ok, settings, share, submit
 
 NEW_YORK = ZoneInfo("America/New_York")
-MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=NEW_YORK)
-WEEK = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
 
-
-@pytest.fixture(autouse=True)
-def open_week(api):
-    ok(api.put("/api/v1/availability", json={"weekly": WEEK}))
+pytestmark = pytest.mark.usefixtures("weekday_hours")
 
 
 @pytest.fixture
 def session_type(make_type):
     """A credit-requiring type for everyone: the one public links used to leak."""
     return make_type(name="Session", duration_minutes=50, audience="everyone")
-
-
-def settings(api, **fields):
-    return ok(api.patch("/api/v1/settings", json=fields))
-
-
-def share(api, *types, **fields):
-    return created(
-        api.post(
-            "/api/v1/share-links",
-            json={"appointment_type_ids": [t["id"] for t in types], **fields},
-        )
-    )
-
-
-def at(hour, minute=0, day=0):
-    """A start on Monday 30 November (or `day` days later), New York time."""
-    return (MONDAY + timedelta(days=day, hours=hour - 9, minutes=minute)).isoformat()
-
-
-def submit(client, link, appointment_type, start=None, headers=None, **fields):
-    body = {"appointment_type_id": appointment_type["id"], "start": start or at(9), **fields}
-    if "name" not in body and link.get("client_id") is None:
-        body["name"] = "Visitor"
-    if "email" not in body and link.get("client_id") is None:
-        body["email"] = "visitor@example.com"
-    return client.post(f"/api/v1/links/{link['token']}/bookings", json=body, headers=headers)
 
 
 def confirm_url(email):

@@ -204,7 +204,7 @@ class Form(FlaskForm):  # type: ignore[misc]
 def home() -> ResponseReturnValue:
     provider = current_provider()
     day = today()
-    found = booking.bookings_of(db.session, provider, first_day=day, last_day=day)
+    found = booking.bookings_of(db.session, provider, first_day=day, last_day=day, now=now())
     agenda = [b for b in found if b.status in (BookingStatus.confirmed, BookingStatus.no_show)]
     week = booking.bookings_of(
         db.session,
@@ -212,6 +212,7 @@ def home() -> ResponseReturnValue:
         first_day=day,
         last_day=day + timedelta(days=6),
         status=BookingStatus.confirmed,
+        now=now(),
     )
     return page(
         "admin/home.html",

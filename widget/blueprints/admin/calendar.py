@@ -134,7 +134,9 @@ def calendar() -> ResponseReturnValue:
     length = 1 if view == "day" else 7
     last = first + timedelta(days=length - 1)
     found = _visible(
-        booking.bookings_of(db.session, current_provider(), first_day=first, last_day=last)
+        booking.bookings_of(
+            db.session, current_provider(), first_day=first, last_day=last, now=now()
+        )
     )
     days = [first + timedelta(days=n) for n in range(length)]
     return page(
@@ -281,7 +283,7 @@ def _booking_page(found: Booking, cancel: CancelForm, move: StartForm) -> Respon
 @bp.get("/bookings/<id:booking_id>")
 @provider_required
 def booking_detail(booking_id: int) -> ResponseReturnValue:
-    found = booking.booking_of(db.session, current_provider(), booking_id)
+    found = booking.booking_of(db.session, current_provider(), booking_id, now=now())
     seen = local(found.start_at)
     move = StartForm(formdata=None, day=seen.date().isoformat(), time=f"{seen:%H:%M}")
     return _booking_page(found, CancelForm(formdata=None), move)
@@ -296,7 +298,7 @@ def _back_to_day(found: Booking) -> ResponseReturnValue:
 @provider_required
 def cancel_booking(booking_id: int) -> ResponseReturnValue:
     provider = current_provider()
-    found = booking.booking_of(db.session, provider, booking_id)
+    found = booking.booking_of(db.session, provider, booking_id, now=now())
     form = CancelForm()
     body = form.checked(
         schemas.CancelFields, given(reason=form.reason.data or None, late=form.late.data)
@@ -328,7 +330,7 @@ def cancel_booking(booking_id: int) -> ResponseReturnValue:
 @bp.post("/bookings/<id:booking_id>/no-show")
 @provider_required
 def mark_no_show(booking_id: int) -> ResponseReturnValue:
-    found = booking.booking_of(db.session, current_provider(), booking_id)
+    found = booking.booking_of(db.session, current_provider(), booking_id, now=now())
     booking.mark_no_show(db.session, found, now())
     db.session.commit()
     flash(f"Marked {found.name or 'the client'} as a no-show. The credit stays spent.")
@@ -339,7 +341,7 @@ def mark_no_show(booking_id: int) -> ResponseReturnValue:
 @provider_required
 def reschedule_booking(booking_id: int) -> ResponseReturnValue:
     provider = current_provider()
-    found = booking.booking_of(db.session, provider, booking_id)
+    found = booking.booking_of(db.session, provider, booking_id, now=now())
     form = StartForm()
     body = form.checked(schemas.RescheduleFields, given(start=form.start()))
 

@@ -64,6 +64,7 @@ def list_bookings() -> ResponseReturnValue:
         first_day=query.from_,
         last_day=query.to,
         status=BookingStatus(query.status) if query.status else None,
+        now=now(),
     )
     zone = _provider_zone()
     return jsonify({"bookings": [booking_json(b, zone) for b in found]})
@@ -71,7 +72,7 @@ def list_bookings() -> ResponseReturnValue:
 
 @bp.get("/bookings/<id:booking_id>")
 def get_booking(booking_id: int) -> ResponseReturnValue:
-    found = booking.booking_of(db.session, current_provider(), booking_id)
+    found = booking.booking_of(db.session, current_provider(), booking_id, now=now())
     return jsonify(booking_json(found, _provider_zone()))
 
 
@@ -106,7 +107,7 @@ def create_booking() -> tuple[dict[str, object], int]:
 @bp.post("/bookings/<id:booking_id>/cancel")
 def cancel_booking(booking_id: int) -> ResponseReturnValue:
     provider = current_provider()
-    found = booking.booking_of(db.session, provider, booking_id)
+    found = booking.booking_of(db.session, provider, booking_id, now=now())
     body = parse_optional_body(schemas.CancelFields)
     cancelled = booking.cancel(
         db.session,
@@ -125,7 +126,7 @@ def cancel_booking(booking_id: int) -> ResponseReturnValue:
 @bp.post("/bookings/<id:booking_id>/reschedule")
 def reschedule_booking(booking_id: int) -> ResponseReturnValue:
     provider = current_provider()
-    found = booking.booking_of(db.session, provider, booking_id)
+    found = booking.booking_of(db.session, provider, booking_id, now=now())
     body = parse_body(schemas.RescheduleFields)
     moved = booking.reschedule(
         db.session, provider, found, start=body.start, channel=Channel.provider, now=now()
@@ -137,7 +138,7 @@ def reschedule_booking(booking_id: int) -> ResponseReturnValue:
 
 @bp.post("/bookings/<id:booking_id>/no-show")
 def no_show(booking_id: int) -> ResponseReturnValue:
-    found = booking.booking_of(db.session, current_provider(), booking_id)
+    found = booking.booking_of(db.session, current_provider(), booking_id, now=now())
     marked = booking.mark_no_show(db.session, found, now())
     db.session.commit()
     return jsonify(booking_json(marked, _provider_zone()))

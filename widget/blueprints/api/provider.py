@@ -36,19 +36,20 @@ def create_appointment_type() -> ResponseReturnValue:
         db.session, current_provider(), body.model_dump()
     )
     db.session.commit()
-    return jsonify(appointment_type_json(created)), 201
+    return jsonify(appointment_type_json(created, current_provider())), 201
 
 
 @bp.get("/appointment-types")
 def list_appointment_types() -> ResponseReturnValue:
-    found = appointment_types.appointment_types_of(db.session, current_provider())
-    return jsonify({"appointment_types": [appointment_type_json(t) for t in found]})
+    provider = current_provider()
+    found = appointment_types.appointment_types_of(db.session, provider)
+    return jsonify({"appointment_types": [appointment_type_json(t, provider) for t in found]})
 
 
 @bp.get("/appointment-types/<id:type_id>")
 def get_appointment_type(type_id: int) -> ResponseReturnValue:
     found = appointment_types.appointment_type_of(db.session, current_provider(), type_id)
-    return jsonify(appointment_type_json(found))
+    return jsonify(appointment_type_json(found, current_provider()))
 
 
 @bp.patch("/appointment-types/<id:type_id>")
@@ -59,7 +60,7 @@ def patch_appointment_type(type_id: int) -> ResponseReturnValue:
         db.session, current_provider(), type_id, changes
     )
     db.session.commit()
-    return jsonify(appointment_type_json(updated))
+    return jsonify(appointment_type_json(updated, current_provider()))
 
 
 @bp.put("/availability")

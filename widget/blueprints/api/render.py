@@ -5,14 +5,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...domain.availability import Interval
-from ...models import AppointmentType, Booking, Client, ClientPackage, CreditEntry, Package
+from ...domain.booking import late_cancel_hours
+from ...models import (
+    AppointmentType,
+    Booking,
+    Client,
+    ClientPackage,
+    CreditEntry,
+    Package,
+    Provider,
+)
 
 
 def timestamp(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def appointment_type_json(t: AppointmentType) -> dict[str, Any]:
+def appointment_type_json(t: AppointmentType, provider: Provider) -> dict[str, Any]:
+    """A type as the API shows it; a type without its own late-cancel window shows the
+    provider's, which it follows."""
     return {
         "id": t.id,
         "name": t.name,
@@ -25,7 +36,7 @@ def appointment_type_json(t: AppointmentType) -> dict[str, Any]:
         "max_days_ahead": t.max_days_ahead,
         "slot_step_minutes": t.slot_step_minutes,
         "max_per_day": t.max_per_day,
-        "late_cancel_hours": t.late_cancel_hours,
+        "late_cancel_hours": late_cancel_hours(provider, t),
         "active": t.active,
     }
 

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, make_response, render_template
 from flask.typing import ResponseReturnValue
@@ -93,23 +92,6 @@ PORTAL_CODES = frozenset({"new_clients_only", "login_required"})
 """Refusals an existing client gets past by logging in to the portal."""
 
 
-def portal_url(
-    provider: Provider,
-    appointment_type_id: int | None = None,
-    start: datetime | None = None,
-    tz: str | None = None,
-) -> str:
-    """The provider's client portal, where existing clients log in (always opened top level).
-
-    With the type (and start) the visitor chose, the portal's booking step for that
-    slot, which the login sends them back to.
-    """
-    if appointment_type_id is None:
-        return f"/portal/{provider.slug}/"
-    slot = {"type": appointment_type_id, "start": start.isoformat() if start else None, "tz": tz}
-    return f"/portal/{provider.slug}/book?" + urlencode({k: v for k, v in slot.items() if v})
-
-
 def error_page(
     code: str,
     message: str = "",
@@ -127,7 +109,7 @@ def error_page(
     title, advice = REASONS.get(code, ("Something went wrong", message))
     portal = None
     if provider is not None and code in PORTAL_CODES:
-        portal = portal_url(provider, *(slot or ()))
+        portal = link_flow.portal_url(provider, *(slot or ()))
     page = render_template(
         "pages/error.html",
         code=code,
@@ -189,6 +171,5 @@ __all__ = [
     "error_page",
     "framing",
     "manage",
-    "portal_url",
     "failure_page",
 ]
