@@ -247,7 +247,7 @@ def _as_provider(
 
     def work(session: Session) -> Outcome:
         provider = session.get(Provider, provider_id)
-        found = bookings.booking_of(session, provider, booking_id)
+        found = bookings.booking_of(session, provider, booking_id, now=now)
         time.sleep(READ_TO_WRITE)
         if action == "cancel":
             bookings.cancel(session, provider, found, by=Channel.provider, now=now)
