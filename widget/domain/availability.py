@@ -84,9 +84,11 @@ def _utc_end(day: date, at: time, zone: ZoneInfo) -> datetime:
     if at == _MIDNIGHT:
         return _utc_start(day + _ONE_DAY, _MIDNIGHT, zone)
     local = datetime.combine(day, at, tzinfo=zone)
-    if is_repeated(local - _INSTANT):
-        return local.replace(fold=1).astimezone(UTC)
-    return local.astimezone(UTC)
+    first, second = local.astimezone(UTC), local.replace(fold=1).astimezone(UTC)
+    # Equal on every day without a clock change: the check below runs on those days only.
+    if second > first and is_repeated(local - _INSTANT):
+        return second
+    return first
 
 
 def _merged(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
