@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from widget.extensions import db
-from widget.models import ApiKey
+from widget.models import ApiKey, Booking, BookingStatus
 
 from .helpers import (
     at,
@@ -39,6 +39,8 @@ def test_a_hold_past_its_time_is_listed_as_expired(client, api, discovery, clock
     clock.advance(minutes=16)
     [hold] = bookings(api)
     assert hold["status"] == "expired"
+    db.session.expire_all()
+    assert db.session.get(Booking, hold["id"]).status == BookingStatus.expired  # and stays so
 
 
 def test_the_expired_status_filter_finds_a_hold_past_its_time(client, api, discovery, clock):

@@ -214,6 +214,7 @@ def home() -> ResponseReturnValue:
         status=BookingStatus.confirmed,
         now=now(),
     )
+    db.session.commit()  # the holds whose time ran out stay marked expired
     return page(
         "admin/home.html",
         day=day,

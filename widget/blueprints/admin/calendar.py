@@ -138,6 +138,7 @@ def calendar() -> ResponseReturnValue:
             db.session, current_provider(), first_day=first, last_day=last, now=now()
         )
     )
+    db.session.commit()  # the holds whose time ran out stay marked expired
     days = [first + timedelta(days=n) for n in range(length)]
     return page(
         "admin/calendar.html",
@@ -284,6 +285,7 @@ def _booking_page(found: Booking, cancel: CancelForm, move: StartForm) -> Respon
 @provider_required
 def booking_detail(booking_id: int) -> ResponseReturnValue:
     found = booking.booking_of(db.session, current_provider(), booking_id, now=now())
+    db.session.commit()  # the holds whose time ran out stay marked expired
     seen = local(found.start_at)
     move = StartForm(formdata=None, day=seen.date().isoformat(), time=f"{seen:%H:%M}")
     return _booking_page(found, CancelForm(formdata=None), move)

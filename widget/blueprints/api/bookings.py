@@ -66,6 +66,7 @@ def list_bookings() -> ResponseReturnValue:
         status=BookingStatus(query.status) if query.status else None,
         now=now(),
     )
+    db.session.commit()  # the holds whose time ran out stay marked expired
     zone = _provider_zone()
     return jsonify({"bookings": [booking_json(b, zone) for b in found]})
 
@@ -73,6 +74,7 @@ def list_bookings() -> ResponseReturnValue:
 @bp.get("/bookings/<id:booking_id>")
 def get_booking(booking_id: int) -> ResponseReturnValue:
     found = booking.booking_of(db.session, current_provider(), booking_id, now=now())
+    db.session.commit()  # the holds whose time ran out stay marked expired
     return jsonify(booking_json(found, _provider_zone()))
 
 
