@@ -27,13 +27,14 @@ from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, Field, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from .. import mail
 from ..domain import accounts
 from ..domain.clients import client_by_email
-from ..domain.errors import DomainError
+from ..domain.emails import checked_email
+from ..domain.errors import DomainError, ValidationFailed
 from ..extensions import db, limiter
 from ..models import Client, Provider
 from . import link_flow
@@ -52,6 +53,14 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
 
 class LinkForm(FlaskForm):  # type: ignore[misc]
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+
+    def validate_email(self, field: Field) -> None:
+        """A malformed address is said so: it tells nothing about who is a client, and
+        otherwise the visitor would wait for an email that cannot come."""
+        try:
+            checked_email(field.data or "")
+        except ValidationFailed as exc:
+            raise ValidationError(f"This {exc.details['email']}.") from None
 
 
 class PasswordForm(FlaskForm):  # type: ignore[misc]

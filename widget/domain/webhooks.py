@@ -22,12 +22,24 @@ LOG_SHOWN = 100
 _CACHE = "webhook_endpoints"
 
 
+def _callable(url: str) -> bool:
+    """An http(s) URL with a host and a port an HTTP client can open: no whitespace or
+    control characters anywhere, a port from 1 to 65535."""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return False
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname) and port != 0
+
+
 def create_endpoint(
     session: Session, provider: Provider, *, url: str, events: list[str], now: datetime
 ) -> WebhookEndpoint:
     errors: dict[str, str] = {}
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    if not _callable(url):
         errors["url"] = "must be an http(s) URL, like https://clinic.example/widget-hooks"
     unknown = [e for e in events if e not in EVENTS]
     if not events:

@@ -10,7 +10,7 @@ from flask import Blueprint, g, render_template
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from pydantic import BaseModel
-from wtforms import Field, SelectChoice
+from wtforms import Field, FieldList, SelectChoice
 
 from ...domain import appointment_types, booking, links
 from ...domain.errors import DomainError, ValidationFailed
@@ -117,6 +117,18 @@ def sentence(message: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
+DAY_FORMAT = "Choose a day (YYYY-MM-DD)."
+
+
+def day_of(text: str | None) -> date | None:
+    """A typed day, if it is one with days around it (the calendar's first and last have not)."""
+    try:
+        day = date.fromisoformat(text or "")
+    except ValueError:
+        return None
+    return day if 1 < day.year < 9999 else None
+
+
 def number(text: str | None) -> int | str | None:
     """Typed digits as an int, anything else as typed (the schema then names the fault),
     nothing as None (the schema's default, or 'is required')."""
@@ -155,6 +167,12 @@ class Form(FlaskForm):  # type: ignore[misc]
                 self.form_errors.append(sentence(message))
             elif not field.errors:
                 field.errors = [sentence(message)]
+        for field in self._fields.values():
+            if isinstance(field, FieldList):
+                # A list gathers its rows' errors when the form validates; an error put on
+                # a row since must count too, or the form would read as valid.
+                rows = [row.errors for row in field.entries]
+                field.errors = rows if any(rows) else []
 
     def attempt(self, change: Callable[[], Changed]) -> Changed | None:
         """Make the form's domain change and commit it; a refusal is rolled back, shown

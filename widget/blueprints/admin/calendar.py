@@ -1,5 +1,6 @@
 """The bookings calendar (day and week), booking on a client's behalf, cancelling and moving."""
 
+import re
 from datetime import date, datetime, time, timedelta
 
 from flask import flash, redirect, request, url_for
@@ -19,9 +20,11 @@ from ..api import schemas
 from ..api.base import now
 from ..auth import provider_required
 from .base import (
+    DAY_FORMAT,
     Form,
     bp,
     current_provider,
+    day_of,
     given,
     local,
     number,
@@ -36,25 +39,25 @@ SLOT_CODES = frozenset({"slot_unavailable", "outside_availability", "too_soon", 
 """Refusals about the chosen time: shown beside the time field."""
 
 
-def day_of(text: str | None) -> date | None:
-    """A typed day, if it is one with days around it (the calendar's first and last have not)."""
-    try:
-        day = date.fromisoformat(text or "")
-    except ValueError:
-        return None
-    return day if 1 < day.year < 9999 else None
-
-
 def a_day(_form: Form, field: Field) -> None:
     if day_of(field.data) is None:
-        raise ValidationError("Choose a day (YYYY-MM-DD).")
+        raise ValidationError(DAY_FORMAT)
+
+
+def time_of(text: str | None) -> time | None:
+    """A typed wall-clock time, hours and minutes only: the form's zone is the provider's,
+    so an offset or seconds would book something other than what the calendar shows."""
+    if not re.fullmatch(r"\d\d:\d\d", text or ""):
+        return None
+    try:
+        return time.fromisoformat(text or "")
+    except ValueError:
+        return None
 
 
 def a_time(_form: Form, field: Field) -> None:
-    try:
-        time.fromisoformat(field.data or "")
-    except ValueError:
-        raise ValidationError("Choose a time (HH:MM).") from None
+    if time_of(field.data) is None:
+        raise ValidationError("Choose a time (HH:MM).")
 
 
 class StartForm(Form):
@@ -66,12 +69,8 @@ class StartForm(Form):
     def start(self) -> datetime | None:
         """The day and time on the provider's clock; in a repeated (fall-back) hour, its
         first reading."""
-        day = day_of(self.day.data)
-        try:
-            at = time.fromisoformat(self.time.data or "")
-        except ValueError:
-            return None
-        return datetime.combine(day, at, tzinfo=provider_zone()) if day else None
+        day, at = day_of(self.day.data), time_of(self.time.data)
+        return datetime.combine(day, at, tzinfo=provider_zone()) if day and at else None
 
     def validate_time(self, field: Field) -> None:
         start = self.start()

@@ -23,7 +23,7 @@ from ...extensions import db
 from ...models import AppointmentType
 from ..api import schemas
 from ..auth import provider_required
-from .base import Form, bp, current_provider, given, number, options, page
+from .base import DAY_FORMAT, Form, bp, current_provider, day_of, given, number, options, page
 
 # Appointment types
 
@@ -172,7 +172,7 @@ def ranges_of(text: str | None) -> list[dict[str, str]] | None:
     for part in (text or "").split(","):
         if not part.strip():
             continue
-        match = re.fullmatch(r"\s*(\S+)\s*[-–]\s*(\S+)\s*", part)
+        match = re.fullmatch(r"\s*(\d{1,2}:\d\d)\s*[-–]\s*(\d{1,2}:\d\d)\s*", part)
         if match is None:
             return None
         ranges.append({"start": match.group(1), "end": match.group(2)})
@@ -221,9 +221,12 @@ class HoursForm(Form):
         exceptions: list[dict[str, Any]] = []
         self.rows_sent = []
         for index, row in enumerate(self.exceptions):
-            day, ranges = (row.form.day.data or "").strip(), ranges_of(row.form.hours.data)
-            if not day:
-                continue
+            day, hours = (row.form.day.data or "").strip(), (row.form.hours.data or "").strip()
+            if not day and not hours:
+                continue  # a blank row
+            ranges = ranges_of(hours)
+            if day_of(day) is None:
+                unreadable[f"exceptions.{len(exceptions)}.date"] = DAY_FORMAT
             if ranges is None:
                 unreadable[f"exceptions.{len(exceptions)}.hours"] = RANGES_FORMAT
             exceptions.append(
@@ -313,9 +316,13 @@ class PackageForm(Form):
         try:
             cents = Decimal(text) * 100
         except InvalidOperation:
+            cents = Decimal("NaN")
+        if not cents.is_finite():  # Decimal also reads "Infinity" and "NaN"
             return None, {"price_cents": "Write a price like 120 or 120.50."}
         if cents != cents.to_integral_value():
             return None, {"price_cents": "Use at most two decimals."}
+        if cents > schemas.MAX_PRICE_CENTS:
+            return None, {"price_cents": f"Must be at most {schemas.MAX_PRICE_CENTS // 100:,}.00."}
         return int(cents), {}
 
     def values(self) -> dict[str, Any]:

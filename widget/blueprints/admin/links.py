@@ -1,6 +1,6 @@
 """Share links: create one for some appointment types, copy its URL or embed snippet, revoke it."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import flash, redirect, url_for
 from flask.typing import ResponseReturnValue
@@ -15,15 +15,23 @@ from ..api import schemas
 from ..api.base import now
 from ..api.links import share_link_json
 from ..auth import provider_required
-from .base import Form, bp, current_provider, given, number, options, page, provider_zone
+from .base import (
+    DAY_FORMAT,
+    Form,
+    bp,
+    current_provider,
+    day_of,
+    given,
+    number,
+    options,
+    page,
+    provider_zone,
+)
 
 
 def a_day_or_nothing(_form: Form, field: Field) -> None:
-    if field.data:
-        try:
-            date.fromisoformat(field.data)
-        except ValueError:
-            raise ValidationError("Choose a day (YYYY-MM-DD).") from None
+    if field.data and day_of(field.data) is None:
+        raise ValidationError(DAY_FORMAT)
 
 
 class LinkForm(Form):
@@ -45,9 +53,8 @@ class LinkForm(Form):
 
     def expires_at(self) -> datetime | None:
         """A link works through its last day on the provider's clock."""
-        try:
-            last = date.fromisoformat(self.last_day.data or "")
-        except ValueError:
+        last = day_of(self.last_day.data)
+        if last is None:
             return None
         return datetime.combine(last + timedelta(days=1), time(0), tzinfo=provider_zone())
 

@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms.validators import DataRequired
 from wtforms.widgets import NumberInput
 
 from ...domain import providers
@@ -13,7 +13,7 @@ from ..api import schemas
 from ..auth import provider_required
 from .base import Form, bp, current_provider, given, number, options, page
 
-REQUIRED = InputRequired("Required.")
+REQUIRED = DataRequired("Required.")  # spaces alone are nothing typed
 ZONES = sorted(available_timezones() - {"localtime", "Factory"})
 
 

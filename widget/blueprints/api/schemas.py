@@ -60,6 +60,10 @@ Moment = Annotated[
 ]
 
 
+MAX_PRICE_CENTS = 100_000_000
+"""A package's price at most: 1,000,000.00 in the provider's currency."""
+
+
 class Schema(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -150,7 +154,7 @@ class PackageItemFields(Schema):
 
 class PackageFields(Schema):
     name: Name
-    price_cents: Annotated[StrictInt, Field(ge=0, le=100_000_000)]
+    price_cents: Annotated[StrictInt, Field(ge=0, le=MAX_PRICE_CENTS)]
     items: Annotated[list[PackageItemFields], Field(min_length=1, max_length=50)]
 
 
@@ -159,7 +163,7 @@ class PackagePatch(Schema):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Name | None = None
-    price_cents: Annotated[StrictInt, Field(ge=0, le=100_000_000)] | None = None
+    price_cents: Annotated[StrictInt, Field(ge=0, le=MAX_PRICE_CENTS)] | None = None
     active: Annotated[
         StrictBool | None,
         Field(description="false: no longer sold (what clients bought stays theirs)"),

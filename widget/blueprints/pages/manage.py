@@ -39,7 +39,10 @@ def _page(token: str, booking: Booking, provider: Provider, **context: object) -
     zone = zone_named(booking.timezone or provider.timezone)
     late = is_late_for_client(provider, booking, now())
     today = now().astimezone(zone).date()
-    first = max(parse_week(request.args.get("week")) or today, today)
+    # Between today and the type's horizon (the viewer's zone may be a day ahead), as the
+    # portal's week: a week asked for beyond it shows the last one.
+    horizon = today + timedelta(days=booking.appointment_type.max_days_ahead + 1)
+    first = min(max(parse_week(request.args.get("week")) or today, today), horizon)
     last = first + timedelta(days=DAYS_SHOWN - 1)
     days = (
         {}
@@ -66,7 +69,7 @@ def _page(token: str, booking: Booking, provider: Provider, **context: object) -
         refund=booking.credit_spent and not late,
         days=days,
         earlier=(first - timedelta(days=DAYS_SHOWN)) if first > today else None,
-        later=last + timedelta(days=1),
+        later=last + timedelta(days=1) if last < horizon else None,
         day_label=day_label,
         time_label=clock_time,
         **context,
