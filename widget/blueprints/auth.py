@@ -60,7 +60,7 @@ class LinkForm(FlaskForm):  # type: ignore[misc]
         try:
             checked_email(field.data or "")
         except ValidationFailed as exc:
-            raise ValidationError(f"This {exc.details['email']}.") from None
+            raise ValidationError(f"This {exc.details['email'].rstrip('.')}.") from None
 
 
 class PasswordForm(FlaskForm):  # type: ignore[misc]

@@ -308,6 +308,8 @@ def test_the_portal_login_link_form_says_when_an_email_is_malformed(
     )
     assert response.status_code == 422
     assert "on its way" not in html(response)
+    assert "This is not a valid email address: " in html(response)
+    assert ".." not in html(response)
     assert count(OutboxMessage) == 0
 
 
