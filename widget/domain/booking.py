@@ -86,8 +86,7 @@ def ends_at(appointment_type: AppointmentType, start: datetime) -> datetime:
 
 
 def block_of(appointment_type: AppointmentType, start: datetime) -> tuple[datetime, datetime]:
-    """What the appointment keeps from other bookings, buffers included, in UTC."""
-    start = start.astimezone(UTC)
+    """What the appointment keeps from other bookings, buffers included."""
     return (
         start - timedelta(minutes=appointment_type.buffer_before_minutes),
         start
@@ -154,7 +153,7 @@ def prepare_slot(
     surroundings = _surroundings(session, provider.id, block, now, excluding)
     check_start(session, provider, appointment_type, start, channel, now, surroundings, excluding)
     if surroundings.expired_holds:
-        _retire_expired_holds(session, provider.id, block, now)
+        retire_due_holds(session, provider.id, now, in_the_way_of=block)
     return block
 
 
@@ -215,23 +214,25 @@ def _surroundings(
     return Surroundings(weekly, exceptions, live=live, expired_holds=expired)
 
 
-def _retire_expired_holds(
-    session: Session, provider_id: int, block: Interval, now: datetime
+def retire_due_holds(
+    session: Session, provider_id: int, now: datetime, *, in_the_way_of: Interval | None = None
 ) -> None:
-    """A constraint cannot read the clock, so expired holds in the way are marked first."""
-    session.execute(
-        update(Booking)
-        .where(
-            Booking.provider_id == provider_id,
-            Booking.status == BookingStatus.pending_verification,
-            Booking.hold_expires_at <= now,
-            Booking.block_start < block.end,
-            Booking.block_start > block.start - LONGEST_BLOCK,
-            Booking.block_end > block.start,
-        )
-        .values(status=BookingStatus.expired)
-        .execution_options(synchronize_session=False)
+    """Mark the provider's holds whose time ran out `expired` (only those overlapping
+    `in_the_way_of`, when given). A hold is otherwise marked only when its link is opened:
+    a status read would say `pending_verification`, and PostgreSQL's exclusion
+    constraint, which cannot read the clock, would still count it."""
+    query = update(Booking).where(
+        Booking.provider_id == provider_id,
+        Booking.status == BookingStatus.pending_verification,
+        Booking.hold_expires_at <= now,
     )
+    if in_the_way_of is not None:
+        query = query.where(
+            Booking.block_start < in_the_way_of.end,
+            Booking.block_start > in_the_way_of.start - LONGEST_BLOCK,
+            Booking.block_end > in_the_way_of.start,
+        )
+    session.execute(query.values(status=BookingStatus.expired))
 
 
 def check_start(
@@ -425,23 +426,8 @@ def spend(
     testing_hooks.reach("after_spend")
 
 
-def retire_due_holds(session: Session, provider: Provider, now: datetime) -> None:
-    """Mark the provider's holds whose time ran out `expired` before their status is read:
-    otherwise a hold is marked only when its link is opened or another booking wants its
-    slot, and would read `pending_verification` meanwhile."""
-    session.execute(
-        update(Booking)
-        .where(
-            Booking.provider_id == provider.id,
-            Booking.status == BookingStatus.pending_verification,
-            Booking.hold_expires_at <= now,
-        )
-        .values(status=BookingStatus.expired)
-    )
-
-
 def booking_of(session: Session, provider: Provider, booking_id: int, *, now: datetime) -> Booking:
-    retire_due_holds(session, provider, now)
+    retire_due_holds(session, provider.id, now)
     booking = session.scalar(
         select(Booking).where(Booking.id == booking_id, Booking.provider_id == provider.id)
     )
@@ -522,6 +508,7 @@ def reschedule(
     now: datetime,
 ) -> Booking:
     """Move a confirmed booking; its credit stays where it is."""
+    start = start.astimezone(UTC)
     _locked(session, booking)
     if booking.status != BookingStatus.confirmed:
         raise InvalidState(f"A booking that is {booking.status.value} cannot be rescheduled.")
@@ -529,8 +516,8 @@ def reschedule(
     block = prepare_slot(
         session, provider, appointment_type, start, channel, now, excluding=booking.id
     )
-    booking.start_at = start.astimezone(UTC)
-    booking.end_at = ends_at(appointment_type, booking.start_at)
+    booking.start_at = start
+    booking.end_at = ends_at(appointment_type, start)
     booking.block_start, booking.block_end = block.start, block.end
     flush_or_taken(session)
     return booking
@@ -558,7 +545,7 @@ def bookings_of(
     now: datetime,
 ) -> list[Booking]:
     """The provider's bookings, by start; days are local to the provider."""
-    retire_due_holds(session, provider, now)
+    retire_due_holds(session, provider.id, now)
     zone = zone_named(provider.timezone)
     query = select(Booking).where(Booking.provider_id == provider.id)
     if first_day is not None:

@@ -75,9 +75,8 @@ def identify(session: Session, provider: Provider, email: str) -> Client | None:
     """
     client = client_by_email(session, provider, email)
     if client is None and _needs_locks(session):
-        key = {"provider_id": provider.id, "email": normalise_email(email)}
-        session.execute(_LOCK_EMAIL, key)
-        client = session.scalar(_CLIENT_BY_EMAIL, key)
+        session.execute(_LOCK_EMAIL, {"provider_id": provider.id, "email": normalise_email(email)})
+        client = client_by_email(session, provider, email)
     return client
 
 
