@@ -96,6 +96,7 @@ def test_a_booking_is_announced_signed_after_it_commits(api, receiver, practice)
     assert call["headers"]["Widget-Event"] == "booking.created"
     credits = json.loads(receiver.calls[0]["body"])["data"]
     assert (credits["kind"], credits["delta"], credits["balance"]) == ("booking", -1, 1)
+    assert credits["booking_id"] == made["id"] and credits["lot_id"] is not None
 
 
 def test_an_endpoint_hears_only_the_events_it_chose(api, receiver, practice):

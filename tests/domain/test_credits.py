@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from widget.domain import credits, packages
 from widget.domain.errors import Refused
 from widget.extensions import db
-from widget.models import CreditEntry, CreditLot, EntryKind, Provider
+from widget.models import Booking, CreditEntry, CreditLot, EntryKind, Provider
 
 from .ledger_fixtures import new_account, new_booking, new_package
 
@@ -31,10 +31,7 @@ def _spend(session, account, now=NOW, limit=0, override=False):
     booking = new_booking(session, account)
     entry = credits.consume_credit(
         session,
-        provider_id=account.provider_id,
-        client_id=account.client_id,
-        type_id=account.type_id,
-        booking_id=booking.id,
+        booking=booking,
         negative_limit=limit,
         now=now,
         override=override,
@@ -137,15 +134,14 @@ def _spend_concurrently(app, account, bookings, limit, now=NOW):
     lock = threading.Lock()
 
     def spend(booking_id: int) -> None:
-        with app.app_context(), Session(db.engine) as session:
+        with app.app_context(), Session(db.engine, expire_on_commit=False) as session:
+            booking = session.get(Booking, booking_id)
+            session.commit()  # on SQLite, lets go of the write lock the lookup took
             barrier.wait()
             try:
                 credits.consume_credit(
                     session,
-                    provider_id=account.provider_id,
-                    client_id=account.client_id,
-                    type_id=account.type_id,
-                    booking_id=booking_id,
+                    booking=booking,
                     negative_limit=limit,
                     now=now,
                 )

@@ -107,10 +107,7 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             entry = credits.consume_credit(
                 session,
-                provider_id=self.account.provider_id,
-                client_id=self.account.client_id,
-                type_id=self.account.type_id,
-                booking_id=booking.id,
+                booking=booking,
                 negative_limit=self.limit,
                 now=self.now,
                 override=override,

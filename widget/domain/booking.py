@@ -9,6 +9,8 @@ transaction already holds the write lock (BEGIN IMMEDIATE); on PostgreSQL the
 exclusion constraint turns a lost race into `slot_unavailable`.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -294,14 +296,20 @@ def check_start(
         raise Refused("slot_unavailable", "This day is fully booked for this appointment type.")
 
 
-def flush_or_taken(session: Session) -> None:
+@contextmanager
+def taken_if_excluded() -> Iterator[None]:
     """On PostgreSQL a race lost on the exclusion constraint is slot_unavailable."""
     try:
-        session.flush()
+        yield
     except IntegrityError as exc:
         if getattr(exc.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
             raise Refused("slot_unavailable", "This time has just been taken.") from None
         raise
+
+
+def flush_or_taken(session: Session) -> None:
+    with taken_if_excluded():
+        session.flush()
 
 
 def book(
@@ -354,9 +362,8 @@ def book(
         created_at=now,
         credit_spent=decision.cost > 0,
     )
-    session.add(booking)
-    flush_or_taken(session)
-    spend(session, provider, booking, client, decision, now)
+    with taken_if_excluded():
+        spend(session, provider, booking, client, decision, now)
     webhooks.booking_event(session, booking, "booking.created", now)
     webhooks.booking_event(session, booking, "booking.confirmed", now)
     return booking
@@ -409,19 +416,19 @@ def spend(
     decision: policy.Decision,
     now: datetime,
 ) -> None:
-    """Spend what the decision said the booking costs, referencing the booking."""
+    """Spend what the decision said the booking costs, referencing the booking, which is
+    written with it if new."""
     booking.credit_spent = decision.cost > 0
     if decision.cost and client is not None:
         credits.consume_credit(
             session,
-            provider_id=provider.id,
-            client_id=client.id,
-            type_id=booking.appointment_type_id,
-            booking_id=booking.id,
+            booking=booking,
             negative_limit=provider.negative_credit_limit,
             now=now,
             override=decision.override,
         )
+    else:
+        session.add(booking)
     session.flush()
     testing_hooks.reach("after_spend")
 

@@ -12,15 +12,28 @@ inflow pays back a negative balance before it fills a lot. While the balance is
 negative every lot is empty; otherwise the lots' remaining credits add up to it.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, cast, event, literal_column, select, true
+from sqlalchemy import (
+    Text,
+    and_,
+    bindparam,
+    cast,
+    event,
+    insert,
+    inspect,
+    literal_column,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, SessionTransaction, aliased
+from sqlalchemy.orm import Session, SessionTransaction, aliased, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..models import AppointmentType, Booking, CreditBalance, CreditEntry, CreditLot, EntryKind
 from . import webhooks
@@ -28,6 +41,10 @@ from .errors import InvalidState, Refused, ValidationFailed
 from .policy import may_spend
 
 _OPENED = "credit_accounts_opened"
+
+# How a change to a loaded row is recorded: for the session's flush to write (setattr),
+# or as already written by a statement of the caller's own (set_committed_value).
+Record = Callable[[object, str, Any], None]
 
 
 @dataclass(frozen=True)
@@ -119,9 +136,9 @@ def _locked(session: Session, client_id: int, type_id: int, query: Any) -> list[
     if rows:
         return list(rows)
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
-        insert(CreditBalance)
+        upsert(CreditBalance)
         .values(client_id=client_id, appointment_type_id=type_id, balance=0)
         .on_conflict_do_nothing()
     )
@@ -143,34 +160,40 @@ def _append(
     now: datetime,
     **refs: object,
 ) -> CreditEntry:
-    account.balance += delta
-    _lots_changed(session, account)
-    entry = CreditEntry(
-        provider_id=provider_id,
-        client_id=account.client_id,
-        appointment_type_id=account.appointment_type_id,
-        kind=kind,
-        delta=delta,
-        balance_after=account.balance,
-        created_at=now,
-        **refs,
-    )
+    entry = CreditEntry(provider_id=provider_id, kind=kind, delta=delta, created_at=now, **refs)
+    _move_balance(session, account, entry)
     session.add(entry)
+    _announce(session, entry, refs)
+    return entry
+
+
+def _move_balance(
+    session: Session, account: CreditBalance, entry: CreditEntry, record: Record = setattr
+) -> None:
+    """Move the balance by the entry's delta, and make the entry the account's next."""
+    record(account, "balance", account.balance + entry.delta)
+    _lots_changed(session, account)
+    entry.client_id = account.client_id
+    entry.appointment_type_id = account.appointment_type_id
+    entry.balance_after = account.balance
+
+
+def _announce(session: Session, entry: CreditEntry, refs: dict[str, object]) -> None:
+    """credits.changed, naming what the entry refers to (read from it: written by now)."""
     webhooks.emit(
         session,
-        provider_id,
+        entry.provider_id,
         "credits.changed",
-        {
-            "client_id": account.client_id,
-            "appointment_type_id": account.appointment_type_id,
-            "kind": kind.value,
-            "delta": delta,
-            "balance": account.balance,
-            **{name: value for name, value in refs.items() if name.endswith("_id")},
+        lambda: {
+            "client_id": entry.client_id,
+            "appointment_type_id": entry.appointment_type_id,
+            "kind": entry.kind.value,
+            "delta": entry.delta,
+            "balance": entry.balance_after,
+            **{name: getattr(entry, name) for name in refs if name.endswith("_id")},
         },
-        now,
+        entry.created_at,
     )
-    return entry
 
 
 def _expire_due(
@@ -281,7 +304,14 @@ def _debt(account: CreditBalance) -> int:
     return max(0, -account.balance)
 
 
-def _take(session: Session, account: CreditBalance, count: int, now: datetime) -> CreditLot | None:
+def _take(
+    session: Session,
+    account: CreditBalance,
+    count: int,
+    now: datetime,
+    *,
+    record: Record = setattr,
+) -> CreditLot | None:
     """Remove `count` credits from the lots, soonest to expire first; returns the first lot."""
     known = session.info.get(_OPENED, {}).get((account.client_id, account.appointment_type_id))
     lots = known.spendable if known is not None and known.at == now else None
@@ -294,7 +324,7 @@ def _take(session: Session, account: CreditBalance, count: int, now: datetime) -
         if lot.remaining <= 0:
             continue
         taken = min(lot.remaining, count)
-        lot.remaining -= taken
+        record(lot, "remaining", lot.remaining - taken)
         count -= taken
         first = first or lot
     return first
@@ -339,16 +369,21 @@ def grant_credits(
 def consume_credit(
     session: Session,
     *,
-    provider_id: int,
-    client_id: int,
-    type_id: int,
-    booking_id: int,
+    booking: Booking,
     negative_limit: int,
     now: datetime,
     override: bool = False,
 ) -> CreditEntry:
-    """Spend one credit on a booking; below -negative_limit only with the provider's override."""
-    account = _open_account(session, client_id, type_id, provider_id, now)
+    """Spend one credit on a booking; below -negative_limit only with the provider's override.
+
+    A booking not written yet is written with its spend; on PostgreSQL in one statement
+    with the entry, the lot and the balance, as those writes were most of a booking's
+    round trips to the database.
+    """
+    assert booking.client_id is not None
+    account = _open_account(
+        session, booking.client_id, booking.appointment_type_id, booking.provider_id, now
+    )
     below_limit = not may_spend(account.balance, negative_limit)
     if below_limit and not override:
         raise Refused(
@@ -357,19 +392,113 @@ def consume_credit(
             if negative_limit == 0
             else f"No credit is left, and the balance may not go below -{negative_limit}.",
         )
-    lot = _take(session, account, 1, now)
-    return _append(
-        session,
-        account,
-        provider_id=provider_id,
-        kind=EntryKind.booking,
-        delta=-1,
-        now=now,
-        booking_id=booking_id,
-        lot_id=lot.id if lot else None,
-        override=below_limit,
-        note="booked beyond the negative-credit limit by the provider" if below_limit else None,
+    # A new booking is written with its spend: on PostgreSQL in one statement, so the
+    # lot and balance are changed as written by it, and what is pending goes first.
+    one_statement = booking.id is None and session.get_bind().dialect.name == "postgresql"
+    record: Record = set_committed_value if one_statement else setattr
+    if one_statement:
+        session.flush()
+    lot = _take(session, account, 1, now, record=record)
+    refs: dict[str, object] = {
+        "booking_id": booking.id,
+        "lot_id": lot.id if lot else None,
+        "override": below_limit,
+        "note": "booked beyond the negative-credit limit by the provider" if below_limit else None,
+    }
+    entry = CreditEntry(
+        provider_id=booking.provider_id, kind=EntryKind.booking, delta=-1, created_at=now, **refs
     )
+    _move_balance(session, account, entry, record)
+    if one_statement:
+        _write_with_booking(session, entry, booking, account, lot)
+    else:
+        if booking.id is None:
+            session.add(booking)
+            session.flush()
+            entry.booking_id = booking.id
+        session.add(entry)
+    _announce(session, entry, refs)
+    return entry
+
+
+def _binds(table: Any, prefix: str, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        column.key: bindparam(prefix + column.key, type_=column.type)
+        for column in table.columns
+        if not column.primary_key and column.key not in skip
+    }
+
+
+_BOOKINGS, _ENTRIES = Booking.__table__, CreditEntry.__table__
+_new_booking = insert(_BOOKINGS).values(_binds(_BOOKINGS, "booking_")).returning(_BOOKINGS.c.id)
+_entry_binds = _binds(_ENTRIES, "entry_", skip=("booking_id",))
+_BOOKING_WITH_SPEND = (
+    insert(_ENTRIES)
+    .from_select(
+        [*_entry_binds, "booking_id"],
+        select(*_entry_binds.values(), _new_booking.cte("new_booking").c.id),
+    )
+    .add_cte(
+        update(CreditBalance.__table__)
+        .where(
+            CreditBalance.__table__.c.client_id == _entry_binds["client_id"],
+            CreditBalance.__table__.c.appointment_type_id == _entry_binds["appointment_type_id"],
+        )
+        .values(balance=bindparam("balance"))
+        .cte("balance")
+    )
+    .add_cte(
+        update(CreditLot.__table__)
+        .where(CreditLot.__table__.c.id == _entry_binds["lot_id"])
+        .values(remaining=bindparam("remaining"))
+        .cte("lot")
+    )
+    .returning(_ENTRIES.c.id, _ENTRIES.c.booking_id)
+)
+
+
+def _write_with_booking(
+    session: Session,
+    entry: CreditEntry,
+    booking: Booking,
+    account: CreditBalance,
+    lot: CreditLot | None,
+) -> None:
+    """Write a new booking, its spend's entry, the lot and the balance in one statement
+    (PostgreSQL runs every part of a WITH), and tell the session the new rows are written."""
+    params = {
+        **_insert_values(booking, "booking_"),
+        **_insert_values(entry, "entry_"),
+        "balance": account.balance,
+        "remaining": lot.remaining if lot is not None else None,
+    }
+    entry.id, booking.id = session.execute(_BOOKING_WITH_SPEND, params).one()
+    entry.booking_id = booking.id
+    for row in (booking, entry):
+        make_transient_to_detached(row)
+        session.add(row)
+
+
+def _insert_values(row: Any, prefix: str) -> dict[str, Any]:
+    """What a flush would insert for a new row: the values it was given, else its
+    columns' defaults, which are set on it too, so it reads as loaded once written."""
+    given = inspect(row).dict
+    values = {}
+    for column in row.__table__.columns:
+        if column.primary_key:
+            continue
+        if column.key in given:
+            value = given[column.key]
+        else:
+            if column.default is None:
+                value = None
+            elif column.default.is_callable:
+                value = column.default.arg(None)
+            else:
+                value = column.default.arg
+            setattr(row, column.key, value)
+        values[prefix + column.key] = value
+    return values
 
 
 def _booking_debit(session: Session, booking: Booking) -> CreditEntry:

@@ -7,6 +7,7 @@ and a committed one is never lost; sending (signed, retried) happens after commi
 
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -130,16 +131,21 @@ def _forget_endpoints(session: Session) -> None:
 
 
 def emit(
-    session: Session, provider_id: int, event: str, data: dict[str, Any], now: datetime
+    session: Session,
+    provider_id: int,
+    event: str,
+    data: Callable[[], dict[str, Any]],
+    now: datetime,
 ) -> None:
-    """Queue `event` for every active endpoint of the provider that asked for it."""
+    """Queue `event` for every active endpoint of the provider that asked for it; `data`
+    makes the payload's data, only when someone listens."""
     for endpoint in _listening(session, provider_id):
         if event in endpoint.events:
             payload = {
                 "id": str(uuid.uuid4()),
                 "type": event,
                 "created_at": now.isoformat(),
-                "data": data,
+                "data": data(),
             }
             session.add(
                 WebhookDelivery(
@@ -167,4 +173,4 @@ def booking_data(booking: Booking) -> dict[str, Any]:
 
 
 def booking_event(session: Session, booking: Booking, event: str, now: datetime) -> None:
-    emit(session, booking.provider_id, event, booking_data(booking), now)
+    emit(session, booking.provider_id, event, lambda: booking_data(booking), now)

@@ -1,6 +1,6 @@
 import pytest
 
-from .helpers import created, ok
+from .helpers import created, ok, post_booking
 
 
 @pytest.fixture
@@ -165,3 +165,26 @@ def test_an_adjustment_after_the_expiry_date_counts_the_expiry_first(
     clock.advance(days=31)
     entry = adjust(api, customer["id"], follow_up["id"], -1)
     assert entry["balance_after"] == -1
+
+
+@pytest.mark.usefixtures("weekday_hours")
+def test_a_booking_that_finds_credits_due_lists_their_expiry_before_its_spend(
+    api, customer, follow_up, make_package, buy, clock
+):
+    # The booking, its entry, lot and balance are one statement on PostgreSQL; the
+    # expiry the spend found due is written before it, so the history reads in order.
+    buy_expiring(make_package, buy, customer["id"], follow_up["id"], 2, 30)
+    buy_expiring(make_package, buy, customer["id"], follow_up["id"], 3, 60)
+    clock.advance(days=31)
+    made = created(post_booking(api, customer["id"], follow_up["id"], "2026-12-28T10:00:00-05:00"))
+    body = history(api, customer["id"], follow_up["id"])
+    assert [(e["kind"], e["delta"], e["balance_after"]) for e in body["history"]] == [
+        ("package_grant", 2, 2),
+        ("package_grant", 3, 5),
+        ("expiry", -2, 3),
+        ("booking", -1, 2),
+    ]
+    assert body["history"][-1]["booking_id"] == made["id"]
+    assert body["balance"] == 2
+    clock.advance(days=30)
+    assert history(api, customer["id"], follow_up["id"])["history"][-1]["delta"] == -2
