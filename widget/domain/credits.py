@@ -422,6 +422,11 @@ def consume_credit(
 
 
 def _binds(table: Any, prefix: str, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A bound parameter for each column; every column is sent, so none may count on a
+    default the server fills in."""
+    filled = [column.key for column in table.columns if column.server_default is not None]
+    if filled:
+        raise TypeError(f"{table.name}.{filled[0]} has a server default a write would override")
     return {
         column.key: bindparam(prefix + column.key, type_=column.type)
         for column in table.columns
