@@ -68,8 +68,9 @@ def new_package(
     return package
 
 
-def new_booking(session: Session, account: Account) -> Booking:
-    """A confirmed booking on an hour no other test booking uses, for credits to reference."""
+def new_booking(session: Session, account: Account, *, written: bool = True) -> Booking:
+    """A confirmed booking on an hour no other test booking uses, for credits to reference;
+    not `written`, it is left for the spend to write (as a new booking's is)."""
     start = FAR_FUTURE + timedelta(hours=next(_hours))
     booking = Booking(
         provider_id=account.provider_id,
@@ -82,6 +83,7 @@ def new_booking(session: Session, account: Account) -> Booking:
         block_start=start,
         block_end=start + timedelta(minutes=50),
     )
-    session.add(booking)
-    session.flush()
+    if written:
+        session.add(booking)
+        session.flush()
     return booking

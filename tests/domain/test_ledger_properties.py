@@ -77,10 +77,11 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         db.session.commit()
 
-    @rule(override=st.booleans())
-    def book(self, override: bool) -> None:
+    @rule(override=st.booleans(), new=st.booleans())
+    def book(self, override: bool, new: bool) -> None:
+        # A `new` booking is written with its spend (one statement on PostgreSQL).
         session = db.session
-        booking = new_booking(session, self.account)
+        booking = new_booking(session, self.account, written=not new)
         lots_before = session.scalars(
             select(CreditLot).where(
                 CreditLot.client_id == self.account.client_id,
