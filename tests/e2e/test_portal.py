@@ -47,7 +47,9 @@ class MailSink:
         self.received.append(email.message_from_bytes(envelope.content, policy=default_policy))
         return "250 OK"
 
-    def wait_for(self, subject_start: str, timeout: float = 10.0) -> EmailMessage:
+    def wait_for(self, subject_start: str, timeout: float = 30.0) -> EmailMessage:
+        """The first message whose subject starts so; the wait is generous because on a
+        loaded machine the delivery after a response once took longer than 10 s."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in self.received:
