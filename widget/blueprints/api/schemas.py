@@ -1,12 +1,14 @@
 """Request schemas: the one description of what each endpoint accepts."""
 
 import datetime as dt
+import re
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -48,13 +50,33 @@ def _day_in_calendar_range(value: dt.date) -> dt.date:
     return value
 
 
+# Pydantic's lax mode reads a JSON number, or a string of digits, as seconds since 1970,
+# and takes a date-time where a date is asked for; the API takes the ISO forms only.
+_ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+_ISO_MOMENT = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
+
+
+def _written_as_iso_day(value: object) -> object:
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD, like 2026-12-01")
+
+
+def _written_as_iso_moment(value: object) -> object:
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and _ISO_MOMENT.match(value)):
+        return value
+    raise ValueError("must be an ISO 8601 time with a UTC offset, like 2026-12-01T09:00:00-05:00")
+
+
 Day = Annotated[
     dt.date,
+    BeforeValidator(_written_as_iso_day),
     AfterValidator(_day_in_calendar_range),
     Field(description=f"YYYY-MM-DD, years {FIRST_YEAR} to {LAST_YEAR}"),
 ]
 Moment = Annotated[
     AwareDatetime,
+    BeforeValidator(_written_as_iso_moment),
     AfterValidator(_in_calendar_range),
     Field(description=f"ISO 8601 with a UTC offset, years {FIRST_YEAR} to {LAST_YEAR}"),
 ]
