@@ -518,16 +518,32 @@ def _booking_debit(session: Session, booking: Booking) -> CreditEntry:
     return entry
 
 
-def _lot_with_room(session: Session, account: CreditBalance, now: datetime) -> CreditLot:
-    """Where a credit goes back when the booking that spent it took it from no lot."""
+def _lot_with_room(
+    session: Session, account: CreditBalance, debit: CreditEntry, now: datetime
+) -> CreditLot:
+    """Where a credit goes back when the booking that spent it took it from no lot: it was
+    booked on credit, so the first grant after it with room paid it back, and the credit
+    returns there, expired or not (an expired one then expires again at once). Failing
+    that, the unexpired lot with room that expires last, or a new lot."""
+    same_account = (
+        CreditLot.client_id == account.client_id,
+        CreditLot.appointment_type_id == account.appointment_type_id,
+        CreditLot.remaining < CreditLot.granted,
+    )
     lot = session.scalar(
         select(CreditLot)
+        .join(CreditEntry, CreditEntry.lot_id == CreditLot.id)
         .where(
-            CreditLot.client_id == account.client_id,
-            CreditLot.appointment_type_id == account.appointment_type_id,
-            CreditLot.remaining < CreditLot.granted,
-            (CreditLot.expires_at.is_(None)) | (CreditLot.expires_at > now),
+            *same_account,
+            CreditEntry.kind.in_([EntryKind.package_grant, EntryKind.manual_adjustment]),
+            CreditEntry.delta > 0,
+            CreditEntry.id > debit.id,
         )
+        .order_by(CreditEntry.id)
+        .limit(1)
+    ) or session.scalar(
+        select(CreditLot)
+        .where(*same_account, (CreditLot.expires_at.is_(None)) | (CreditLot.expires_at > now))
         .order_by(CreditLot.expires_at.desc().nulls_first(), CreditLot.id.desc())
         .limit(1)
     )
@@ -554,7 +570,7 @@ def refund_credit(session: Session, *, booking: Booking, now: datetime) -> Credi
     if not _debt(account):
         lot = session.get(CreditLot, debit.lot_id) if debit.lot_id else None
         if lot is None or lot.remaining >= lot.granted:
-            lot = _lot_with_room(session, account, now)
+            lot = _lot_with_room(session, account, debit, now)
         lot.remaining += 1
     entry = _append(
         session,

@@ -1,6 +1,6 @@
 import pytest
 
-from .helpers import created, ok, post_booking
+from .helpers import at, created, ok, post_booking, settings
 
 
 @pytest.fixture
@@ -188,3 +188,39 @@ def test_a_booking_that_finds_credits_due_lists_their_expiry_before_its_spend(
     assert body["balance"] == 2
     clock.advance(days=30)
     assert history(api, customer["id"], follow_up["id"])["history"][-1]["delta"] == -2
+
+
+# A session booked on credit (the balance below zero) took no lot: the next grant paid it.
+# Cancelling it gives that grant's credit back, with that grant's expiry.
+
+
+@pytest.mark.usefixtures("weekday_hours")
+def test_refunding_a_session_a_package_paid_for_later_gives_back_a_credit_that_expires_with_it(
+    api, customer, follow_up, make_package, buy, clock
+):
+    settings(api, negative_credit_limit=1)
+    on_credit = created(post_booking(api, customer["id"], follow_up["id"], at(9, day=14)))
+    buy_expiring(make_package, buy, customer["id"], follow_up["id"], 1, 2)  # pays the -1
+    clock.advance(days=3)  # the package's credit has expired
+    ok(api.post(f"/api/v1/bookings/{on_credit['id']}/cancel", json={}))
+    body = history(api, customer["id"], follow_up["id"])
+    assert body["balance"] == 0
+    assert [(e["kind"], e["delta"]) for e in body["history"]][-2:] == [
+        ("cancellation_refund", 1),
+        ("expiry", -1),
+    ]
+
+
+@pytest.mark.usefixtures("weekday_hours")
+def test_refunding_a_session_paid_by_a_later_package_gives_the_credit_back_to_that_package(
+    api, customer, follow_up, make_package, buy, clock
+):
+    settings(api, negative_credit_limit=1)
+    adjust(api, customer["id"], follow_up["id"], 1)  # never expires
+    created(post_booking(api, customer["id"], follow_up["id"], at(9, day=14)))  # the adjustment's
+    on_credit = created(post_booking(api, customer["id"], follow_up["id"], at(9, day=15)))
+    buy_expiring(make_package, buy, customer["id"], follow_up["id"], 1, 30)  # pays the -1
+    ok(api.post(f"/api/v1/bookings/{on_credit['id']}/cancel", json={}))
+    assert history(api, customer["id"], follow_up["id"])["balance"] == 1
+    clock.advance(days=31)
+    assert history(api, customer["id"], follow_up["id"])["balance"] == 0
