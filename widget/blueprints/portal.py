@@ -95,8 +95,13 @@ class Week:
 
 
 def _week(
-    appointment_type: AppointmentType, wanted: date | None, *, days: int = DAYS_SHOWN
+    appointment_type: AppointmentType,
+    wanted: date | None,
+    *,
+    days: int = DAYS_SHOWN,
+    moving: Booking | None = None,
 ) -> Week:
+    """The free times of a week; a booking being `moving` is not in their way."""
     zone = _zone()
     today = now().astimezone(zone).date()
     horizon = today + timedelta(days=appointment_type.max_days_ahead + 1)
@@ -110,16 +115,20 @@ def _week(
         last_day=last,
         viewer_zone=zone,
         now=now(),
+        excluding=moving.id if moving is not None else None,
     )
     earlier = max(first - timedelta(days=days), today) if first > today else None
     later = last + timedelta(days=1) if last < horizon else None
     return Week(found, first, last, earlier, later)
 
 
-def _is_free(appointment_type: AppointmentType, start: datetime) -> bool:
+def _is_free(
+    appointment_type: AppointmentType, start: datetime, moving: Booking | None = None
+) -> bool:
     # Compared in UTC: two times of one zone compare by their wall clocks, so the two
     # 01:30s of a fall-back night would be equal.
-    offered = _week(appointment_type, start.date(), days=1).days.get(start.date(), [])
+    week = _week(appointment_type, start.date(), days=1, moving=moving)
+    offered = week.days.get(start.date(), [])
     return start.astimezone(UTC) in {slot.astimezone(UTC) for slot in offered}
 
 
@@ -138,7 +147,7 @@ def _week_page(
         "portal/week.html",
         status,
         appointment_type=appointment_type,
-        week=_week(appointment_type, wanted),
+        week=_week(appointment_type, wanted, moving=context.get("moving")),
         heading=heading,
         url=url,
         notice=notice,
@@ -249,7 +258,7 @@ def _choose_then_confirm(
     if start is None:
         week = parse_week(request.args.get("week"))
         return _week_page(appointment_type, week, heading=heading, url=url, **context)
-    if not _is_free(appointment_type, start):
+    if not _is_free(appointment_type, start, context.get("moving")):
         return _week_page(
             appointment_type,
             start.date(),

@@ -327,8 +327,10 @@ def open_slots(
     last_day: date,
     viewer_zone: ZoneInfo,
     now: datetime,
+    excluding: int | None = None,
 ) -> list[Interval]:
-    """Free slots of a type on the viewer's local days first_day..last_day (inclusive)."""
+    """Free slots of a type on the viewer's local days first_day..last_day (inclusive);
+    the booking `excluding` (one being moved) is not in their way."""
     if last_day < first_day:
         raise ValidationFailed({"end": "must not be before start"})
     if (last_day - first_day).days > MAX_RANGE_DAYS:
@@ -342,6 +344,7 @@ def open_slots(
         window.start.astimezone(zone).date(),
         window.end.astimezone(zone).date(),
         now,
+        excluding=excluding,
     )
     return free_slots(
         working=calendar.working,
@@ -369,6 +372,7 @@ def free_starts_by_day(
     last_day: date,
     viewer_zone: ZoneInfo,
     now: datetime,
+    excluding: int | None = None,
 ) -> dict[date, list[datetime]]:
     """`open_slots`' starts in the viewer's zone, by the viewer's local day, every day of the
     range a key (empty when nothing is free): what a week view lists."""
@@ -383,6 +387,7 @@ def free_starts_by_day(
         last_day=last_day,
         viewer_zone=viewer_zone,
         now=now,
+        excluding=excluding,
     ):
         local = slot.start.astimezone(viewer_zone)
         days.setdefault(local.date(), []).append(local)

@@ -166,3 +166,55 @@ def test_a_change_sent_from_another_site_is_refused(client, api, booked):
 def test_a_bad_time_is_a_clear_error(client, booked):
     page = client.post(f"{manage_path()}/reschedule", data={"start": "tomorrow"})
     assert page.status_code == 400
+
+
+def offered_starts(client, path):
+    page = client.get(path)
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    return re.findall(r'name="start" value="([^"]+)"', page.get_data(as_text=True))
+
+
+def booked_by_provider(api, make_client, appointment_type, start):
+    """A booking the provider made, its confirmation (with a manage link) emailed."""
+    person = make_client()
+    response = api.post(
+        "/api/v1/bookings",
+        json={
+            "client_id": person["id"],
+            "appointment_type_id": appointment_type["id"],
+            "start": start.isoformat(),
+            "notify_client": True,
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+
+
+# The booking being moved is not in the way of its own new time, on the page as in the
+# domain's reschedule.
+
+
+def test_a_type_capped_per_day_offers_a_later_time_the_same_day(
+    client, api, make_type, make_client
+):
+    capped = make_type(
+        name="Capped",
+        duration_minutes=50,
+        audience="everyone",
+        requires_credit=False,
+        max_per_day=1,
+    )
+    booked_by_provider(api, make_client, capped, at(9))
+    assert at(10, 40).isoformat() in offered_starts(client, manage_path())
+
+
+def test_a_time_overlapping_only_the_booking_itself_is_offered(client, api, make_type, make_client):
+    stepped = make_type(
+        name="Stepped",
+        duration_minutes=60,
+        audience="everyone",
+        requires_credit=False,
+        slot_step_minutes=30,
+    )
+    booked_by_provider(api, make_client, stepped, at(10))
+    offered = offered_starts(client, manage_path())
+    assert at(10, 30).isoformat() in offered and at(9, 30).isoformat() in offered

@@ -154,3 +154,19 @@ def test_a_booking_inside_the_late_window_cannot_be_moved_online(portal, slug, a
     bookings_page = text(portal.get(f"/portal/{slug}/bookings"))
     assert "Inside the late-cancellation window" in bookings_page
     assert f"/bookings/{booked['id']}/move" not in bookings_page
+
+
+def test_a_booking_of_a_type_capped_per_day_can_move_later_the_same_day(
+    portal, slug, api, follow_up, booked
+):
+    # Its own place in the day's cap is not in the way of its new time.
+    assert (
+        api.patch(
+            f"/api/v1/appointment-types/{follow_up['id']}", json={"max_per_day": 1}
+        ).status_code
+        == 200
+    )
+    page = move_page(portal, slug, booked["id"], at(11, 30))
+    [form] = [f for f in read_forms(text(page))[0] if f.method == "post" and "/move" in f.action]
+    assert portal.post(form.action, data=form.fields).status_code == 302
+    assert booking(api, booked["id"])["start"] == at(11, 30).isoformat()

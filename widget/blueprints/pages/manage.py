@@ -55,6 +55,7 @@ def _page(token: str, booking: Booking, provider: Provider, **context: object) -
             last_day=last,
             viewer_zone=zone,
             now=now(),
+            excluding=booking.id,
         )
     )
     return render_template(
