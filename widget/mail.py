@@ -73,6 +73,13 @@ def queue_login_email(
     _queue(session, provider, client.email, "login", subject, now, client=client, url=login_url)
 
 
+def queue_no_account_email(session: Session, provider: Provider, email: str, now: datetime) -> None:
+    """The answer to a login-link request for an address no client uses: written and
+    committed like a login link, so the page's timing does not tell the two apart."""
+    subject = f"No client account with {provider.name}"
+    _queue(session, provider, email, "no_account", subject, now, email=email)
+
+
 def queue_password_email(
     session: Session, provider: Provider, client: Client, password_url: str, now: datetime
 ) -> None:

@@ -189,7 +189,9 @@ def client_login(slug: str) -> ResponseReturnValue:
                 "auth.magic_link", slug=slug, token=token, next=next_path
             )
             mail.queue_login_email(db.session, provider, client, url, now())
-            db.session.commit()
+        else:
+            mail.queue_no_account_email(db.session, provider, email, now())
+        db.session.commit()
         sent = email
     elif mode == "password" and password_form.validate_on_submit():
         client = accounts.client_by_login(
