@@ -138,8 +138,9 @@ def confirm_hold(session: Session, booking_id: int, now: datetime) -> Confirmati
     booking = session.scalar(select(Booking).where(Booking.id == booking_id).with_for_update())
     if booking is None or booking.channel != Channel.public:
         raise NotFound("This confirmation link is not valid.")
+    # A hold is over at its time, or once its appointment has begun, whichever comes first.
     if booking.status == BookingStatus.pending_verification and (
-        booking.hold_expires_at is None or booking.hold_expires_at <= now
+        booking.hold_expires_at is None or booking.hold_expires_at <= now or booking.start_at <= now
     ):
         booking.status = BookingStatus.expired
         session.flush()

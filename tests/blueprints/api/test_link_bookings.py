@@ -139,6 +139,21 @@ def test_a_hold_not_confirmed_in_time_expires_and_frees_its_slot(client, api, di
     assert submit(client, link, discovery, email="quick@example.com").status_code == 202
 
 
+def test_a_hold_cannot_be_confirmed_once_its_appointment_has_begun(client, api, discovery, clock):
+    settings(api, pending_hold_minutes=60)
+    link = share(api, discovery, max_uses=1)
+    half_past = at(9, 30, day=-6)  # today, half an hour from the clock's now
+    assert (
+        submit(client, link, discovery, email="late@example.com", start=half_past).status_code
+        == 202
+    )
+    clock.advance(minutes=40)  # the hold runs to 10:00; the appointment began at 09:30
+    page = client.get(confirm_url("late@example.com"))
+    assert page.status_code == 410
+    assert bookings(api)[0]["status"] == "expired"
+    assert ok(api.get("/api/v1/share-links"))["share_links"][0]["use_count"] == 0
+
+
 def test_the_hold_time_follows_the_providers_setting(client, api, discovery, clock):
     settings(api, pending_hold_minutes=60)
     link = share(api, discovery)
