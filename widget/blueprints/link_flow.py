@@ -64,12 +64,15 @@ def submit(
             now=now(),
         )
     except Refused as exc:
+        # Both answers point to the portal (DESIGN rule 4, API.md): to its step for this
+        # slot where a login lifts the refusal, else to its start.
         if exc.code == "login_required":
-            # The answer points to the portal's step for this slot (API.md).
             exc.details = {
                 "portal_url": base_url()
                 + portal_url(provider, appointment_type.id, start_at, timezone)
             }
+        elif exc.code == "new_clients_only":
+            exc.details = {"portal_url": base_url() + portal_url(provider)}
         raise
     announce(provider, booking)
     return booking, provider

@@ -247,7 +247,8 @@ def test_an_existing_client_may_not_book_a_new_client_type_at_once(
     link = share(api, discovery)
     response = submit(client, link, discovery, email="known@example.com")
     details = expect_error(response, 403, "new_clients_only")
-    assert details == {}
+    slug = ok(api.get("/api/v1/settings"))["slug"]
+    assert details == {"portal_url": f"http://localhost/portal/{slug}/"}
     assert "portal" in response.get_json()["error"]["message"]
 
 
