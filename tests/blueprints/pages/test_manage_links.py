@@ -10,6 +10,7 @@ import pytest
 from widget.extensions import db
 from widget.models import OutboxMessage
 
+from ..api.helpers import created, post_booking
 from .conftest import at, ok, share
 
 
@@ -174,47 +175,22 @@ def offered_starts(client, path):
     return re.findall(r'name="start" value="([^"]+)"', page.get_data(as_text=True))
 
 
-def booked_by_provider(api, make_client, appointment_type, start):
-    """A booking the provider made, its confirmation (with a manage link) emailed."""
-    person = make_client()
-    response = api.post(
-        "/api/v1/bookings",
-        json={
-            "client_id": person["id"],
-            "appointment_type_id": appointment_type["id"],
-            "start": start.isoformat(),
-            "notify_client": True,
-        },
-    )
-    assert response.status_code == 201, response.get_json()
-
-
 # The booking being moved is not in the way of its own new time, on the page as in the
-# domain's reschedule.
-
-
-def test_a_type_capped_per_day_offers_a_later_time_the_same_day(
-    client, api, make_type, make_client
+# domain's reschedule: neither a time overlapping only itself nor, for a type capped per
+# day, the rest of its day.
+@pytest.mark.parametrize(
+    ("kind", "booked_at", "offered"),
+    [
+        ({"duration_minutes": 60, "slot_step_minutes": 30}, at(10), [at(9, 30), at(10, 30)]),
+        ({"duration_minutes": 50, "max_per_day": 1}, at(9), [at(10, 40)]),
+    ],
+)
+def test_a_move_is_offered_times_only_the_booking_itself_was_in_the_way_of(
+    client, api, make_type, make_client, kind, booked_at, offered
 ):
-    capped = make_type(
-        name="Capped",
-        duration_minutes=50,
-        audience="everyone",
-        requires_credit=False,
-        max_per_day=1,
-    )
-    booked_by_provider(api, make_client, capped, at(9))
-    assert at(10, 40).isoformat() in offered_starts(client, manage_path())
-
-
-def test_a_time_overlapping_only_the_booking_itself_is_offered(client, api, make_type, make_client):
-    stepped = make_type(
-        name="Stepped",
-        duration_minutes=60,
-        audience="everyone",
-        requires_credit=False,
-        slot_step_minutes=30,
-    )
-    booked_by_provider(api, make_client, stepped, at(10))
-    offered = offered_starts(client, manage_path())
-    assert at(10, 30).isoformat() in offered and at(9, 30).isoformat() in offered
+    moving = make_type(name="Moving", audience="everyone", requires_credit=False, **kind)
+    person = make_client()
+    start = booked_at.isoformat()
+    created(post_booking(api, person["id"], moving["id"], start, notify_client=True))
+    shown = offered_starts(client, manage_path())
+    assert all(start.isoformat() in shown for start in offered), shown
