@@ -26,6 +26,7 @@ class Receiver:
     def __init__(self) -> None:
         self.calls: list[dict] = []
         self.status = 200
+        self.location: str | None = None  # sent with the status, for a redirect
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -33,6 +34,14 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.calls.append({"headers": dict(self.headers), "body": body})
                 self.send_response(receiver.status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:  # noqa: N802
+                receiver.calls.append({"headers": dict(self.headers), "body": b""})
+                self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -173,6 +182,9 @@ def test_an_endpoint_down_for_three_days_is_given_up_on_and_the_log_says_so(
         ({"url": "https://clinic.example/h", "events": []}, {"events"}),
         ({"url": "https://clinic.example/h", "events": ["booking.exploded"]}, {"events"}),
         ({"events": ["booking.created"]}, {"url"}),
+        # Addresses urllib would fail on at every attempt for three days.
+        ({"url": "https://clinic.example/hooks/café", "events": ["booking.created"]}, {"url"}),
+        ({"url": "https://hook:s3cret@clinic.example/h", "events": ["booking.created"]}, {"url"}),
     ],
 )
 def test_bad_endpoints_are_refused_with_the_field_named(api, body, fields):
@@ -215,3 +227,40 @@ def test_an_endpoint_added_in_the_same_transaction_hears_the_booking_that_follow
     db.session.commit()
     [delivery] = db.session.scalars(db.select(WebhookDelivery))
     assert (delivery.event, delivery.payload["data"]["id"]) == ("booking.created", made.id)
+
+
+def test_a_redirect_is_an_answer_other_than_2xx_and_is_retried(api, receiver, practice):
+    # Followed, it would turn the POST into a GET without the body, logged as delivered.
+    follow_up, person = practice
+    hook = subscribe(api, receiver, ["booking.created"])
+    receiver.status, receiver.location = 302, receiver.url + "/elsewhere"
+    book(api, follow_up, person)
+    [delivery] = ok(api.get(f"/api/v1/webhooks/{hook['id']}/deliveries"))["deliveries"]
+    assert delivery["delivered_at"] is None and delivery["next_attempt_at"] is not None
+    assert delivery["last_status"] == 302
+    assert len(receiver.calls) == 1
+
+
+def test_an_attempt_that_got_no_answer_shows_none_in_the_log(app, api, receiver, practice, clock):
+    follow_up, person = practice
+    hook = subscribe(api, receiver, ["booking.created"])
+    receiver.status = 500
+    book(api, follow_up, person)
+    receiver.close()  # connection refused from now on
+    clock.advance(minutes=1)
+    app.test_cli_runner().invoke(args=["outbox", "deliver"])
+    [delivery] = ok(api.get(f"/api/v1/webhooks/{hook['id']}/deliveries"))["deliveries"]
+    assert delivery["attempts"] == 2 and "refused" in delivery["last_error"].lower()
+    assert delivery["last_status"] is None
+
+
+def test_booking_cancelled_says_whether_the_credit_came_back(api, receiver, practice):
+    follow_up, person = practice
+    subscribe(api, receiver, ["booking.cancelled"])
+    made = book(api, follow_up, person)
+    response = api.post(f"/api/v1/bookings/{made['id']}/cancel", json={"late": True})
+    response.close()
+    answer = ok(response)
+    data = json.loads(receiver.calls[0]["body"])["data"]
+    assert (data["credit_refunded"], data["late_cancellation"]) == (False, True)
+    assert data["credit_refunded"] == answer["credit_refunded"]

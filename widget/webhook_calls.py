@@ -21,6 +21,17 @@ from .models import WebhookDelivery, WebhookEndpoint
 TIMEOUT_SECONDS = 10
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is an answer other than 2xx: followed, it would turn the POST into a bodiless
+    GET and log the event as delivered."""
+
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     signed = f"{timestamp}.".encode() + body
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
@@ -47,8 +58,9 @@ def post(delivery: WebhookDelivery) -> None:
             "Widget-Signature": f"t={timestamp},v1={signature(secret, timestamp, body)}",
         },
     )
+    delivery.last_status = None  # an attempt that gets no answer shows none
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             delivery.last_status = response.status
     except urllib.error.HTTPError as exc:
         delivery.last_status = exc.code

@@ -24,16 +24,23 @@ _CACHE = "webhook_endpoints"
 
 
 def _callable(url: str) -> bool:
-    """An http(s) URL with a host and a port an HTTP client can open: no whitespace or
-    control characters anywhere, a port from 1 to 65535."""
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    """An http(s) URL with a host and a port an HTTP client can open: printable ASCII only
+    (other characters percent-encoded, a host in its xn-- form), no user name or password
+    (the signature authenticates each call), a port from 1 to 65535."""
+    if not url.isascii() or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         return False
     parts = urlsplit(url)
     try:
         port = parts.port
     except ValueError:
         return False
-    return parts.scheme in {"http", "https"} and bool(parts.hostname) and port != 0
+    return (
+        parts.scheme in {"http", "https"}
+        and bool(parts.hostname)
+        and port != 0
+        and parts.username is None
+        and parts.password is None
+    )
 
 
 def create_endpoint(
@@ -41,7 +48,10 @@ def create_endpoint(
 ) -> WebhookEndpoint:
     errors: dict[str, str] = {}
     if not _callable(url):
-        errors["url"] = "must be an http(s) URL, like https://clinic.example/widget-hooks"
+        errors["url"] = (
+            "must be an http(s) URL, like https://clinic.example/widget-hooks, in ASCII"
+            " (percent-encode other characters) and without a user name or password"
+        )
     unknown = [e for e in events if e not in EVENTS]
     if not events:
         errors["events"] = "must name at least one of " + ", ".join(EVENTS)
@@ -169,6 +179,8 @@ def booking_data(booking: Booking) -> dict[str, Any]:
         "client_id": booking.client_id,
         "channel": booking.channel.value,
         "credit_spent": booking.credit_spent,
+        "credit_refunded": booking.credit_refunded,
+        "late_cancellation": booking.late_cancellation,
     }
 
 
