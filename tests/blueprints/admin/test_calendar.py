@@ -188,3 +188,15 @@ def test_odd_days_and_ids_in_the_address_fall_back_quietly(dashboard, discovery)
         "/admin/bookings/new", appointment_type_id="99999999999", day="9999-12-31"
     )
     assert "Free that day" not in words(html)
+
+
+def test_a_no_show_of_a_free_booking_does_not_speak_of_a_credit(
+    dashboard, open_week, grace, discovery, clock
+):
+    response = book(dashboard, grace, discovery)
+    assert response.status_code == 302
+    path = response.headers["Location"]
+    assert "credit stays spent" not in dashboard.get(path).get_data(as_text=True)  # the dialog
+    clock.advance(days=7)
+    page = dashboard.follow(f"{path}/no-show")
+    assert "Marked" in words(page) and "credit stays spent" not in words(page)

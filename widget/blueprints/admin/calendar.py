@@ -334,7 +334,8 @@ def mark_no_show(booking_id: int) -> ResponseReturnValue:
     found = booking.booking_of(db.session, current_provider(), booking_id, now=now())
     booking.mark_no_show(db.session, found, now())
     db.session.commit()
-    flash(f"Marked {found.name or 'the client'} as a no-show. The credit stays spent.")
+    kept = " The credit stays spent." if found.credit_spent else ""
+    flash(f"Marked {found.name or 'the client'} as a no-show.{kept}")
     return redirect(url_for("admin.booking_detail", booking_id=found.id))
 
 

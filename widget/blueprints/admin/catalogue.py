@@ -1,7 +1,6 @@
 """What a provider offers: appointment types, weekly hours with their exceptions, and packages."""
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import flash, redirect, request, url_for
@@ -285,6 +284,13 @@ def hours() -> ResponseReturnValue:
 ITEM_ROWS = 3
 
 
+# A price as people type it: 1250, 1250.5, 1,250.00, or with a decimal comma 12,50.
+_PRICE = re.compile(
+    r"(?P<whole>\d+|\d{1,3}(?:,\d{3})+)(?:\.(?P<fraction>\d+))?"
+    r"|(?P<comma_whole>\d+),(?P<comma_fraction>\d{1,2})"
+)
+
+
 class ItemRow(SubForm):  # type: ignore[misc]
     appointment_type_id = SelectField("Appointment type", choices=[], default="")
     quantity = StringField("Sessions", widget=NumberInput())
@@ -309,28 +315,34 @@ class PackageForm(Form):
         return super().field_for(key)
 
     def price_cents(self) -> tuple[int | None, dict[str, str]]:
-        """The price typed in money as cents, or why it cannot be read."""
-        text = (self.price.data or "").strip().replace(",", "")
+        """The price typed in money as cents, or why it cannot be read. Commas group
+        thousands (1,250.00) or, followed by one or two digits only, mark the decimals
+        (12,50); anything else (12,5,0, 1e2, Infinity) is refused, not guessed at."""
+        text = (self.price.data or "").strip()
         if not text:
             return None, {}
-        try:
-            cents = Decimal(text) * 100
-        except InvalidOperation:
-            cents = Decimal("NaN")
-        if not cents.is_finite():  # Decimal also reads "Infinity" and "NaN"
+        match = _PRICE.fullmatch(text)
+        if match is None:
             return None, {"price_cents": "Write a price like 120 or 120.50."}
-        if cents != cents.to_integral_value():
+        if match["comma_whole"] is not None:
+            whole, fraction = match["comma_whole"], match["comma_fraction"]
+        else:
+            whole, fraction = match["whole"].replace(",", ""), match["fraction"] or ""
+        fraction = fraction.rstrip("0")
+        if len(fraction) > 2:
             return None, {"price_cents": "Use at most two decimals."}
+        cents = int(whole) * 100 + int(fraction.ljust(2, "0"))
         if cents > schemas.MAX_PRICE_CENTS:
             return None, {"price_cents": f"Must be at most {schemas.MAX_PRICE_CENTS // 100:,}.00."}
-        return int(cents), {}
+        return cents, {}
 
     def values(self) -> dict[str, Any]:
         items = []
         self.rows_sent = []
         for index, row in enumerate(self.items):
             fields = row.form
-            if not fields.appointment_type_id.data and not fields.quantity.data:
+            typed = (fields.appointment_type_id.data, fields.quantity.data)
+            if not any(typed) and not fields.expires_after_days.data:
                 continue
             items.append(
                 given(
