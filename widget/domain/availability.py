@@ -134,13 +134,32 @@ def working_intervals(
 
     result: list[Interval] = []
     day = first_day
+    skipping = _skips_a_date(first_day, last_day, zone)
     while day <= last_day:
+        if skipping and not _happened(day, zone):  # a date the zone skipped: no hours
+            day += _ONE_DAY
+            continue
         hours = exceptions[day] if day in exceptions else weekly.get(day.weekday(), [])
         spans = ((_utc_start(day, start, zone), _utc_end(day, end, zone)) for start, end in hours)
         result.extend(Interval(start, end) for start, end in _merged(spans) if end > start)
         day += _ONE_DAY
     result.sort()
     return result
+
+
+def _skips_a_date(first_day: date, last_day: date, zone: ZoneInfo) -> bool:
+    """Whether the zone skipped a date in first_day..last_day: their span in real time is
+    then a day short. (Checked once, so the days of a range need no check of their own.)"""
+    start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(last_day + _ONE_DAY, time(0), tzinfo=zone).astimezone(UTC)
+    return end - start < ((last_day - first_day).days + 0.5) * _ONE_DAY
+
+
+def _happened(day: date, zone: ZoneInfo) -> bool:
+    """False for a date the zone skipped when it crossed the date line (Pacific/Apia,
+    30 December 2011): its noon, read back, falls on another date."""
+    noon = datetime.combine(day, time(12), tzinfo=zone)
+    return noon.astimezone(UTC).astimezone(zone).date() == day
 
 
 def _by_start(interval: Interval) -> datetime:

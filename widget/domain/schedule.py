@@ -266,9 +266,15 @@ def calendar_for(
     per day are counted only for a type that caps them.
     """
     zone = zone_named(provider.timezone)
+    # What a slot starting on these days can run into: its buffers reach out in real
+    # time, which a 23- or 25-hour day makes different from whole local days.
     span = Interval(
-        datetime.combine(first_day - timedelta(days=1), time(0), tzinfo=zone),
-        datetime.combine(last_day + timedelta(days=2), time(0), tzinfo=zone),
+        datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
+        - timedelta(minutes=appointment_type.buffer_before_minutes),
+        datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+        + timedelta(
+            minutes=appointment_type.duration_minutes + appointment_type.buffer_after_minutes
+        ),
     )
     capped = appointment_type.max_per_day is not None
     params = _window_params(provider.id, span, now, excluding)
@@ -310,12 +316,12 @@ def booked_on(
     )
 
 
-def local_day_window(first_day: date, last_day: date, zone: ZoneInfo) -> Interval:
-    """Local days first_day..last_day in `zone` as one absolute window."""
-    return Interval(
-        datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC),
-        datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC),
-    )
+def local_day_window(first_day: date, last_day: date, zone: ZoneInfo) -> Interval | None:
+    """Local days first_day..last_day in `zone` as one absolute window; None when they
+    never happened there (Pacific/Apia went from 29 to 31 December 2011)."""
+    start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return Interval(start, end) if end > start else None
 
 
 def open_slots(
@@ -333,10 +339,12 @@ def open_slots(
     the booking `excluding` (one being moved) is not in their way."""
     if last_day < first_day:
         raise ValidationFailed({"end": "must not be before start"})
-    if (last_day - first_day).days > MAX_RANGE_DAYS:
+    if (last_day - first_day).days >= MAX_RANGE_DAYS:  # both days count
         raise ValidationFailed({"end": f"ask for at most {MAX_RANGE_DAYS} days at a time"})
     zone = zone_named(provider.timezone)
     window = local_day_window(first_day, last_day, viewer_zone)
+    if window is None:
+        return []
     calendar = calendar_for(
         session,
         provider,
