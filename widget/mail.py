@@ -93,6 +93,7 @@ def queue_hold_email(
     session: Session, provider: Provider, booking: Booking, confirm_url: str, now: datetime
 ) -> None:
     subject = f"Confirm your booking with {provider.name}"
+    assert booking.hold_expires_at is not None
     _queue(
         session,
         provider,
@@ -102,6 +103,7 @@ def queue_hold_email(
         now,
         booking=booking,
         confirm_url=confirm_url,
+        minutes=max(1, int((booking.hold_expires_at - now).total_seconds() // 60)),
     )
 
 

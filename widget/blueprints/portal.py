@@ -158,9 +158,19 @@ def _week_page(
     )
 
 
+# Where the public pages' advice sends a client to the portal, a client in it is told
+# what to do there.
+IN_PORTAL = {
+    "new_clients_only": (
+        "This appointment is for new clients",
+        "As a client, please choose another of your appointments.",
+    ),
+}
+
+
 def _problem(code: str, message: str, status: int, **context: Any) -> tuple[str, int]:
     """A refusal or an error in the portal's own layout: what happened and what to do."""
-    title, advice = REASONS.get(code, ("Something went wrong", message))
+    title, advice = {**REASONS, **IN_PORTAL}.get(code, ("Something went wrong", message))
     page = render_template(
         "portal/problem.html",
         provider=g.get("provider"),

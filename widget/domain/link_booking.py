@@ -110,7 +110,7 @@ def _hold(
         end_at=bookings.ends_at(appointment_type, start),
         block_start=block.start,
         block_end=block.end,
-        hold_expires_at=now + timedelta(minutes=provider.pending_hold_minutes),
+        hold_expires_at=hold_ends(provider, start, now),
         name=person.name,
         email=person.email,
         timezone=timezone,
@@ -120,6 +120,12 @@ def _hold(
     bookings.flush_or_taken(session)
     webhooks.booking_event(session, hold, "booking.created", now)
     return hold
+
+
+def hold_ends(provider: Provider, start: datetime, now: datetime) -> datetime:
+    """A hold lasts the provider's hold time, and never past its appointment's start
+    (confirm_hold expires it then)."""
+    return min(now + timedelta(minutes=provider.pending_hold_minutes), start)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,9 @@ MESSAGES = {
 }
 
 
+_AS_A_CLIENT = "This appointment is for new clients; as a client, please choose another one."
+
+
 def _refuse(reason: str) -> Decision:
     return Decision(allowed=False, reason=reason, message=MESSAGES[reason])
 
@@ -111,7 +114,10 @@ def decide(
     if channel != Channel.provider:
         existing = booker is not None and booker.existing
         if appointment_type.audience == Audience.new_clients and existing:
-            return _refuse("new_clients_only")
+            if public:
+                return _refuse("new_clients_only")
+            # Already in the portal (or on their personal link): not told to go there.
+            return Decision(allowed=False, reason="new_clients_only", message=_AS_A_CLIENT)
         if appointment_type.audience == Audience.existing_clients:
             if public and settings.public_booking_verification == Verification.none:
                 return _refuse("login_required")

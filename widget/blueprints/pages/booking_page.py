@@ -21,7 +21,7 @@ from flask import Response, current_app, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 
-from ...domain import links, schedule, tokens
+from ...domain import link_booking, links, schedule, tokens
 from ...domain.booking import ends_at
 from ...domain.emails import checked_email
 from ...domain.errors import DomainError, ValidationFailed
@@ -517,7 +517,7 @@ def _pretend(provider: Provider, step: Step, start: datetime, personal: bool) ->
         appointment_type=step.appointment_type,
         start=start,
         end=ends_at(step.appointment_type, start),
-        hold_expires_at=now() + timedelta(minutes=provider.pending_hold_minutes) if held else None,
+        hold_expires_at=link_booking.hold_ends(provider, start, now()) if held else None,
         booking_id=None,
     )
 
@@ -527,6 +527,7 @@ def _result_page(
 ) -> tuple[str, int]:
     pending = answer.status == BookingStatus.pending_verification
     hold_until = answer.hold_expires_at.astimezone(step.zone) if answer.hold_expires_at else None
+    today = now().astimezone(step.zone).date()
     page = _render(
         "pages/booked.html",
         flow,
@@ -536,6 +537,7 @@ def _result_page(
         answer=answer,
         pending=pending,
         hold_until=hold_until,
+        hold_day=hold_until.date() if hold_until and hold_until.date() != today else None,
     )
     return page, 202 if pending else 201
 
@@ -545,8 +547,9 @@ def _result_page(
 
 def _error(flow: Flow, exc: DomainError, provider: Provider | None) -> tuple[str, int]:
     if exc.code in SLOT_CODES:
-        args = request.values
-        back = flow.url(type=args.get("type"), tz=args.get("tz") or None)
+        args, chosen = request.values, _chosen_slot(provider)
+        week = chosen[1].date().isoformat() if chosen and chosen[1] else None
+        back = flow.url(type=args.get("type"), tz=args.get("tz") or None, week=week)
         return _error_page(
             flow, exc.code, exc.message, provider, back_url=back, back_label="Choose another time"
         )
