@@ -221,6 +221,22 @@ def test_a_personal_link_books_as_its_client_without_asking_who(
     assert bookings_made()[0].client_id == person["id"]
 
 
+def test_a_personal_link_says_up_front_that_its_client_has_no_credit_left(
+    client, api, follow_up, make_client, make_package, buy
+):
+    # Under the portal's rules, as the portal does: not a week of times refused at the end.
+    person = make_client()
+    buy(person["id"], make_package([{"appointment_type_id": follow_up["id"], "quantity": 1}])["id"])
+    booked = {"client_id": person["id"], "appointment_type_id": follow_up["id"]}
+    booked["start"] = at(9).isoformat()  # spends the one credit
+    assert api.post("/api/v1/bookings", json=booked).status_code == 201
+    link = share(api, follow_up, client_id=person["id"])
+    page = client.get(f"/l/{link['token']}", query_string={"type": follow_up["id"]})
+    assert page.status_code == 403
+    assert "No credit is left" in text(page)
+    assert hrefs(text(page), "slot") == []
+
+
 @pytest.mark.parametrize(
     ("fields", "bad"),
     [

@@ -21,13 +21,13 @@ from flask import Response, current_app, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 
-from ...domain import link_booking, links, schedule, tokens
+from ...domain import link_booking, links, portal_view, schedule, tokens
 from ...domain.booking import ends_at
 from ...domain.emails import checked_email
-from ...domain.errors import DomainError, ValidationFailed
+from ...domain.errors import DomainError, Refused, ValidationFailed
 from ...domain.timezones import clock_time, zone_named
 from ...extensions import db
-from ...models import AppointmentType, BookingStatus, Provider, ShareLink, Verification
+from ...models import AppointmentType, BookingStatus, Client, Provider, ShareLink, Verification
 from .. import link_flow
 from ..api.base import MAX_ID, now, parse_mapping
 from ..api.schemas import LinkBookingFields
@@ -264,6 +264,8 @@ def _step_page(flow: Flow, link: ShareLink, provider: Provider) -> tuple[str, in
         tz = request.args.get("tz") or None
         return _render("pages/link_types.html", flow, link, provider, types=offered, tz=tz), 200
     step = _step_of(link, provider, type_id if type_id is not None else offered[0].id)
+    if link.client_id is not None:
+        _bookable_by_its_client(link, provider, step.appointment_type)
     start_text = request.args.get("start")
     if start_text is not None:
         start = parse_start(start_text, step.zone)
@@ -272,6 +274,18 @@ def _step_page(flow: Flow, link: ShareLink, provider: Provider) -> tuple[str, in
             return _week_page(flow, link, provider, step, start.date(), notice=notice), 409
         return _details_page(flow, link, provider, step, start), 200
     return _week_page(flow, link, provider, step, parse_week(request.args.get("week"))), 200
+
+
+def _bookable_by_its_client(
+    link: ShareLink, provider: Provider, appointment_type: AppointmentType
+) -> None:
+    """A personal link books under the portal's rules: what its client cannot book (no
+    credit left) is said before the times, as the portal does, not after the form."""
+    client = db.session.get(Client, link.client_id)
+    assert client is not None
+    offer = portal_view.offer_of(db.session, provider, client, appointment_type.id, now())
+    if not offer.decision.allowed:
+        raise Refused(offer.decision.reason or "invalid_state", offer.decision.message)
 
 
 def _step_of(link: ShareLink, provider: Provider, type_id: str | int | None) -> Step:
