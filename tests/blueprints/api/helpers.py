@@ -88,6 +88,16 @@ def at(hour: int, minute: int = 0, day: int = 0) -> str:
     return (MONDAY + timedelta(days=day, hours=hour - 9, minutes=minute)).isoformat()
 
 
+def link_slots(
+    client: Any, link: dict[str, Any], type_id: int, day: str = "2026-11-30", **query: Any
+) -> Any:
+    """`GET /api/v1/links/{token}/slots` for one day (Monday 30 November unless told)."""
+    return client.get(
+        f"/api/v1/links/{link['token']}/slots",
+        query_string={"appointment_type_id": type_id, "start": day, "end": day, **query},
+    )
+
+
 def submit(
     client: Any,
     link: dict[str, Any],

@@ -16,6 +16,7 @@ from .helpers import (
     created,
     expect_error,
     invalid_fields,
+    link_slots,
     ok,
     post_booking,
     settings,
@@ -178,15 +179,7 @@ def test_a_public_validation_failure_is_not_stored_under_its_key(client, api, di
 def test_link_slots_of_an_inactive_type_are_not_found(client, api, discovery):
     link = share(api, discovery)
     ok(api.patch(f"/api/v1/appointment-types/{discovery['id']}", json={"active": False}))
-    response = client.get(
-        f"/api/v1/links/{link['token']}/slots",
-        query_string={
-            "appointment_type_id": discovery["id"],
-            "start": "2026-11-30",
-            "end": "2026-11-30",
-        },
-    )
-    expect_error(response, 404, "not_found")
+    expect_error(link_slots(client, link, discovery["id"]), 404, "not_found")
 
 
 @pytest.mark.parametrize(

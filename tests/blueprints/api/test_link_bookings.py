@@ -12,7 +12,17 @@ from itsdangerous import URLSafeSerializer
 from widget.extensions import db
 from widget.models import OutboxMessage
 
-from .helpers import at, created, expect_error, invalid_fields, ok, settings, share, submit
+from .helpers import (
+    at,
+    created,
+    expect_error,
+    invalid_fields,
+    link_slots,
+    ok,
+    settings,
+    share,
+    submit,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -87,14 +97,7 @@ def test_a_visitor_gets_a_hold_and_an_email_instead_of_a_booking(client, api, di
 def test_a_hold_takes_its_slot_out_of_the_free_slots(client, api, discovery):
     link = share(api, discovery)
     submit(client, link, discovery)
-    slots = client.get(
-        f"/api/v1/links/{link['token']}/slots",
-        query_string={
-            "appointment_type_id": discovery["id"],
-            "start": "2026-11-30",
-            "end": "2026-11-30",
-        },
-    ).get_json()["slots"]
+    slots = link_slots(client, link, discovery["id"]).get_json()["slots"]
     assert at(9) not in [s["start"] for s in slots]
     assert at(9, 0).replace("09:00", "09:30") in [s["start"] for s in slots]
     again = submit(client, link, discovery, email="other@example.com")

@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 from itsdangerous import URLSafeSerializer
 
+from .helpers import link_slots
+
 LINKS = "/api/v1/share-links"
 WEEK = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
 
@@ -62,29 +64,14 @@ def test_switching_the_setting_on_hides_private_types_from_existing_links(
     api.patch("/api/v1/settings", json={"public_links_new_client_only": True})
     types = client.get(f"/api/v1/links/{link['token']}").get_json()["appointment_types"]
     assert [t["id"] for t in types] == [discovery["id"]]
-    slots = client.get(
-        f"/api/v1/links/{link['token']}/slots",
-        query_string={
-            "appointment_type_id": check_in["id"],
-            "start": "2026-11-30",
-            "end": "2026-11-30",
-        },
-    )
+    slots = link_slots(client, link, check_in["id"])
     assert (slots.status_code, slots.get_json()["error"]["code"]) == (403, "type_not_public")
 
 
 def test_link_slots_answer_in_the_visitors_zone(client, api, discovery):
     api.put("/api/v1/availability", json={"weekly": WEEK})
     link = _link(api, appointment_type_ids=[discovery["id"]])
-    response = client.get(
-        f"/api/v1/links/{link['token']}/slots",
-        query_string={
-            "appointment_type_id": discovery["id"],
-            "start": "2026-11-30",
-            "end": "2026-11-30",
-            "timezone": "Europe/London",
-        },
-    )
+    response = link_slots(client, link, discovery["id"], timezone="Europe/London")
     assert response.status_code == 200
     starts = [s["start"] for s in response.get_json()["slots"]]
     # 09:00-17:00 in New York is 14:00-22:00 in London; the London day ends at midnight.
