@@ -18,7 +18,7 @@ from werkzeug.security import generate_password_hash
 
 from tests.blueprints.admin.conftest import csrf_token
 from tests.blueprints.admin.conftest import log_in as admin_log_in
-from tests.blueprints.api.helpers import created, expect_error, new_type, ok, post_booking
+from tests.blueprints.api.helpers import created, expect_error, new_type, ok, post_booking, slots
 from tests.blueprints.portal.conftest import log_in, post, text
 from widget.extensions import db
 from widget.models import OutboxMessage, Provider
@@ -35,13 +35,6 @@ def hours_on(api: Any, day: str, *ranges: tuple[str, str], weekly: Any = None) -
         "exceptions": [{"date": day, "hours": [{"start": s, "end": e} for s, e in ranges]}],
     }
     ok(api.put("/api/v1/availability", json=body))
-
-
-def slots(api: Any, type_id: int, first: str, last: str, **query: Any) -> list[dict[str, str]]:
-    answer = ok(
-        api.get("/api/v1/slots", appointment_type_id=type_id, start=first, end=last, **query)
-    )
-    return list(answer["slots"])
 
 
 def free_type(make_type: Any, minutes: int, **fields: Any) -> dict[str, Any]:

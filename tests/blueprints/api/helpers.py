@@ -88,6 +88,19 @@ def at(hour: int, minute: int = 0, day: int = 0) -> str:
     return (MONDAY + timedelta(days=day, hours=hour - 9, minutes=minute)).isoformat()
 
 
+def slots(api: Any, type_id: int, start: str, end: str, **query: Any) -> list[dict[str, Any]]:
+    """`GET /api/v1/slots` from `start` to `end`, checked to answer only its slots."""
+    answer = ok(
+        api.get("/api/v1/slots", appointment_type_id=type_id, start=start, end=end, **query)
+    )
+    assert set(answer) == {"slots"}, answer
+    return list(answer["slots"])
+
+
+def starts(api: Any, type_id: int, start: str, end: str, **query: Any) -> list[str]:
+    return [s["start"] for s in slots(api, type_id, start, end, **query)]
+
+
 def link_slots(
     client: Any, link: dict[str, Any], type_id: int, day: str = "2026-11-30", **query: Any
 ) -> Any:

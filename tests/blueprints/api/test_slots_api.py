@@ -11,7 +11,7 @@ import pytest
 
 from tests import sql
 
-from .helpers import created, expect_error, invalid_fields, new_type, ok
+from .helpers import created, expect_error, invalid_fields, new_type, ok, slots, starts
 
 SLOTS = "/api/v1/slots"
 HOURS = "/api/v1/availability"
@@ -23,16 +23,6 @@ NINE_TO_FIVE_HOURLY = [f"{h:02d}:00" for h in range(9, 17)]  # 60-minute slots: 
 
 def put_hours(api, days=WEEKDAYS, hours=NINE_TO_FIVE, exceptions=()):
     ok(api.put(HOURS, json={"weekly": {d: hours for d in days}, "exceptions": list(exceptions)}))
-
-
-def slots(api, type_id, start, end, **query):
-    answer = ok(api.get(SLOTS, appointment_type_id=type_id, start=start, end=end, **query))
-    assert set(answer) == {"slots"}, answer
-    return answer["slots"]
-
-
-def starts(api, type_id, start, end, **query):
-    return [s["start"] for s in slots(api, type_id, start, end, **query)]
 
 
 def book(api, client_id, type_id, start):

@@ -4,7 +4,7 @@ the range limit. What GET /api/v1/slots offers is what POST /api/v1/bookings acc
 
 from datetime import UTC, datetime
 
-from .helpers import created, expect_error, new_client, new_type, ok, post_booking
+from .helpers import created, expect_error, new_client, new_type, ok, post_booking, starts
 
 SLOTS = "/api/v1/slots"
 HOURS = "/api/v1/availability"
@@ -12,11 +12,6 @@ HOURS = "/api/v1/availability"
 
 def put(api, weekly=None, exceptions=()):
     ok(api.put(HOURS, json={"weekly": weekly or {}, "exceptions": list(exceptions)}))
-
-
-def starts(api, type_id, first, last, **query):
-    answer = ok(api.get(SLOTS, appointment_type_id=type_id, start=first, end=last, **query))
-    return [s["start"] for s in answer["slots"]]
 
 
 def free(api, minutes, **fields):
