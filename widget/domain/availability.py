@@ -147,11 +147,19 @@ def working_intervals(
     return result
 
 
+def local_days_in_utc(first_day: date, last_day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """When the local days first_day..last_day begin and end, in UTC (the end not after
+    the start when the zone skipped them all)."""
+    return (
+        datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC),
+        datetime.combine(last_day + _ONE_DAY, time(0), tzinfo=zone).astimezone(UTC),
+    )
+
+
 def _skips_a_date(first_day: date, last_day: date, zone: ZoneInfo) -> bool:
     """Whether the zone skipped a date in first_day..last_day: their span in real time is
     then a day short. (Checked once, so the days of a range need no check of their own.)"""
-    start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(last_day + _ONE_DAY, time(0), tzinfo=zone).astimezone(UTC)
+    start, end = local_days_in_utc(first_day, last_day, zone)
     return end - start < ((last_day - first_day).days + 0.5) * _ONE_DAY
 
 

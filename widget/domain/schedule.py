@@ -1,7 +1,7 @@
 """The provider's stored hours: weekly ranges and date exceptions, in the provider's zone."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from .availability import (
     Interval,
     format_hours,
     free_slots,
+    local_days_in_utc,
     parse_hours,
     working_intervals,
 )
@@ -268,10 +269,10 @@ def calendar_for(
     zone = zone_named(provider.timezone)
     # What a slot starting on these days can run into: its buffers reach out in real
     # time, which a 23- or 25-hour day makes different from whole local days.
+    days_start, days_end = local_days_in_utc(first_day, last_day, zone)
     span = Interval(
-        datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
-        - timedelta(minutes=appointment_type.buffer_before_minutes),
-        datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+        days_start - timedelta(minutes=appointment_type.buffer_before_minutes),
+        days_end
         + timedelta(
             minutes=appointment_type.duration_minutes + appointment_type.buffer_after_minutes
         ),
@@ -319,8 +320,7 @@ def booked_on(
 def local_day_window(first_day: date, last_day: date, zone: ZoneInfo) -> Interval | None:
     """Local days first_day..last_day in `zone` as one absolute window; None when they
     never happened there (Pacific/Apia went from 29 to 31 December 2011)."""
-    start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    start, end = local_days_in_utc(first_day, last_day, zone)
     return Interval(start, end) if end > start else None
 
 
