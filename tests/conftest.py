@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from widget import create_app
+from widget import create_app, outbox
 from widget.domain import providers
 from widget.extensions import db
 
@@ -109,6 +109,26 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+class SettledClient(FlaskClient):
+    """Closing a response waits for the courier, so a test sees the emails and webhook
+    calls a request caused once it has closed the answer, as a server would have."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        response.call_on_close(lambda: outbox.courier.settle(timeout=30))
+        return response
+
+
+Flask.test_client_class = SettledClient  # every app a test builds, whichever fixture built it
+
+
+@pytest.fixture(autouse=True)
+def _courier_settled() -> Iterator[None]:
+    """Nothing a test handed the courier is still being delivered when the next begins."""
+    yield
+    assert outbox.courier.settle(timeout=30)
 
 
 @pytest.fixture

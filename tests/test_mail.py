@@ -3,19 +3,26 @@ mail server that is down does to bookings (nothing) and to the outbox (retries).
 
 import email
 import logging
+import os
 import re
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from tests import sql
 from tests.blueprints.api.helpers import post_booking
@@ -23,10 +30,11 @@ from widget import create_app, mail
 from widget.domain import notify
 from widget.extensions import db
 from widget.models import OutboxMessage
-from widget.outbox import DeliveryCounts
+from widget.outbox import DeliveryCounts, courier
 
 from .conftest import app_config
 
+ROOT = Path(__file__).resolve().parent.parent
 NEW_YORK = ZoneInfo("America/New_York")
 MONDAY_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=NEW_YORK)
 WEEK = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -42,11 +50,16 @@ class SmtpServer:
             self.port = probe.getsockname()[1]
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.received: list[EmailMessage] = []
+        self.connections: set[Any] = set()
         self.delay_seconds = 0.0
+        self.gate: threading.Event | None = None
         self.controller: Controller | None = None
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         time.sleep(self.delay_seconds)
+        if self.gate is not None:
+            self.gate.wait(timeout=10)
+        self.connections.add(_session.peer)
         self.received.append(email.message_from_bytes(envelope.content, policy=default_policy))
         return "250 OK"
 
@@ -390,3 +403,97 @@ def test_an_api_move_and_cancel_tell_the_client_when_asked(api, provider_booking
     assert cancellation["Subject"] == "Cancelled: Check-in with Dr. Ada 1"
     [withdrawn] = cancellation.iter_attachments()
     assert withdrawn.get_param("method") == "CANCEL"
+
+
+def test_mail_handed_on_together_goes_over_one_connection_and_is_recorded_in_one_commit(
+    app, link, smtp, monkeypatch
+):
+    monkeypatch.setattr("widget.outbox.GATHER_SECONDS", 30.0)  # nothing leaves until settled
+    unsettled = FlaskClient(app)
+    for hour in range(3):
+        book(
+            unsettled, link, email=f"v{hour}@example.com", start=MONDAY_9AM + timedelta(hours=hour)
+        )
+    assert smtp.received == []
+    commits = []
+
+    def count(connection: Any) -> None:
+        commits.append(connection)
+
+    event.listen(db.engine, "commit", count)
+    try:
+        with sql.statements() as sent:
+            assert courier.settle(timeout=30)
+    finally:
+        event.remove(db.engine, "commit", count)
+    assert sorted(m["To"] for m in smtp.received) == [f"v{h}@example.com" for h in range(3)]
+    assert len(smtp.connections) == 1
+    assert [s.split()[0] for s in sent if not s.startswith("BEGIN")] == ["UPDATE"]
+    assert len(commits) == 1
+    assert all(row.sent_at is not None for row in outbox())
+
+
+def test_a_slow_mail_server_does_not_hold_up_the_worker_that_answered(app, link, smtp):
+    smtp.gate = threading.Event()  # the server takes the message, then stalls
+    unsettled = FlaskClient(app)
+    try:
+        book(unsettled, link)  # closing the answer only hands the mail on
+        [row] = outbox()
+        assert row.sent_at is None and smtp.received == []
+        second = submit(
+            unsettled, link, email="next@example.com", start=MONDAY_9AM + timedelta(hours=1)
+        )
+        assert second.status_code == 202, second.get_json()
+        second.close()
+    finally:
+        smtp.gate.set()
+    assert courier.settle(timeout=30)
+    assert sorted(m["To"] for m in smtp.received) == ["next@example.com", "visitor@example.com"]
+
+
+def test_a_worker_that_exits_sends_what_it_had_handed_on_first(app, database_url, smtp, tmp_path):
+    """A restart or a deploy ends workers; their mail goes out before they do, not when the
+    sweep finds it ten minutes later."""
+    script = tmp_path / "worker.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from flask.testing import FlaskClient
+            from widget import create_app, outbox
+            from widget.clock import now
+            from widget.domain import notify
+            from widget.extensions import db
+            from tests.conftest import app_config
+
+            outbox.GATHER_SECONDS = 60.0  # only the exit can send it in time
+            app = create_app(
+                app_config({database_url!r}, WIDGET_SMTP_URL={smtp.url!r}, WTF_CSRF_ENABLED=False)
+            )
+
+            @app.post("/note")
+            def note():
+                notify.queue_email(
+                    db.session, recipient="last@example.com", subject="Bye", text_body="Hi",
+                    now=now(),
+                )
+                db.session.commit()
+                return "", 204
+
+            answer = FlaskClient(app).post("/note")
+            assert answer.status_code == 204, answer.text
+            answer.close()
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    [last] = smtp.received
+    assert last["To"] == "last@example.com"
+    [row] = outbox()
+    assert row.sent_at is not None

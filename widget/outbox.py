@@ -5,13 +5,17 @@ request only writes rows; what it committed is delivered when its response has g
 out, in a session of its own; a failure is kept on the row and retried with backoff
 by `flask --app widget outbox deliver`.
 
-A row written in a request is leased to that request from the start (its next
-attempt is a lease away), so the request sends it without claiming it and records
-every outcome in one short transaction; should the process die first, the sweep
-takes the row once the lease is over. The sweep claims rows one at a time, with
-SKIP LOCKED on PostgreSQL, so two runs never deliver one row twice.
+A row written in a request is leased to its process from the start (its next
+attempt is a lease away). Once the response has gone out, the request hands the row
+to the process's courier, a thread that sends it without claiming it and records
+the outcomes of everything it sent in one short transaction; should the process die
+first, the sweep takes the row once the lease is over. The sweep claims rows one at
+a time, with SKIP LOCKED on PostgreSQL, so two runs never deliver one row twice.
 """
 
+import atexit
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +39,10 @@ GIVE_UP_AFTER = timedelta(days=3)
 """A row still failing this long after it was written is given up: retried hourly till
 then, and kept, with its last error, for the log."""
 DELIVERY_LIMIT = 100
+GATHER_SECONDS = 0.1
+"""How long the courier lets rows gather after the first: a busy worker then sends many
+emails over one SMTP connection and records their outcomes in one transaction."""
+SETTLE_AT_EXIT_SECONDS = 10
 _QUEUED = "outbox_queued"
 _COMMITTED = "outbox_committed"
 KINDS: tuple[type[Row], ...] = (OutboxMessage, WebhookDelivery)
@@ -174,11 +182,11 @@ def _forget_rolled_back(session: Session) -> None:
     session.info.pop(_QUEUED, None)
 
 
-def _deliver_after_response(app: Flask, queued: list[Row]) -> None:
-    """Runs when the server closes the response, in an app context (and session) of its own."""
+def _deliver(app: Flask, handed: list[Row]) -> None:
+    """Deliver rows that requests committed, in an app context (and session) of its own."""
     with app.app_context():
         for kind in KINDS:
-            rows = [row for row in queued if type(row) is kind]
+            rows = [row for row in handed if type(row) is kind]
             if not rows:
                 continue
             try:
@@ -189,11 +197,65 @@ def _deliver_after_response(app: Flask, queued: list[Row]) -> None:
                 db.session.remove()
 
 
+class Courier:
+    """The process's delivery thread. A sync worker that called SMTP or a webhook receiver
+    after each response could not take the next request meanwhile; requests hand their
+    rows here instead, and rows handed within GATHER_SECONDS of each other go together."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._handed: list[tuple[Flask, list[Row]]] = []
+        self._busy = False
+        self._hurry = False
+        self._pid: int | None = None
+
+    def hand(self, app: Flask, rows: list[Row]) -> None:
+        with self._changed:
+            if self._pid != os.getpid():  # first use here; threads do not survive a fork
+                self._pid, self._handed, self._busy = os.getpid(), [], False
+                threading.Thread(target=self._run, name="widget-courier", daemon=True).start()
+                atexit.register(self.settle, SETTLE_AT_EXIT_SECONDS)
+            self._handed.append((app, rows))
+            self._changed.notify_all()
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Deliver what was handed without gathering more, and wait until it is done (a
+        worker that exits, a test that looks at what was sent); False if time ran out."""
+        with self._changed:
+            self._hurry = True
+            self._changed.notify_all()
+            settled = self._changed.wait_for(lambda: not (self._handed or self._busy), timeout)
+            self._hurry = False  # what is handed later gathers again
+            return settled
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._handed)
+                self._changed.wait_for(lambda: self._hurry, GATHER_SECONDS)
+                handed, self._handed = self._handed, []
+                self._busy, self._hurry = True, False
+            try:
+                by_app: dict[Flask, list[Row]] = {}
+                for app, rows in handed:
+                    by_app.setdefault(app, []).extend(rows)
+                for app, rows in by_app.items():
+                    _deliver(app, rows)
+            finally:
+                with self._changed:
+                    self._busy = False
+                    self._changed.notify_all()
+
+
+courier = Courier()
+
+
 def _hand_on_committed(response: Response) -> Response:
+    """Hand the rows on once the response is closed, when the request's session is gone."""
     queued: list[Row] | None = g.pop(_COMMITTED, None)
     if queued:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        response.call_on_close(lambda: _deliver_after_response(app, queued))
+        response.call_on_close(lambda: courier.hand(app, queued))
     return response
 
 
