@@ -118,6 +118,22 @@ def test_an_endpoint_hears_only_the_events_it_chose(api, receiver, practice):
     assert json.loads(receiver.calls[0]["body"])["data"]["status"] == "cancelled"
 
 
+def test_a_move_tells_the_receiver_the_new_times_and_the_old(api, receiver, practice):
+    follow_up, person = practice
+    subscribe(api, receiver, ["booking.rescheduled"])
+    made = book(api, follow_up, person)
+    later = MONDAY + timedelta(hours=2)
+    moved = api.post(f"/api/v1/bookings/{made['id']}/reschedule", json={"start": later.isoformat()})
+    moved.close()
+    assert moved.status_code == 200, moved.get_json()
+    assert receiver.events() == ["booking.rescheduled"]
+    data = json.loads(receiver.calls[0]["body"])["data"]
+    assert data["id"] == made["id"] and data["status"] == "confirmed"
+    assert datetime.fromisoformat(data["start"]) == later
+    assert datetime.fromisoformat(data["previous_start"]) == MONDAY
+    assert datetime.fromisoformat(data["previous_end"]) == MONDAY + timedelta(minutes=30)
+
+
 def test_a_refused_booking_announces_nothing(api, receiver, practice, make_client):
     follow_up, _ = practice
     subscribe(api, receiver, ["booking.created", "credits.changed"])

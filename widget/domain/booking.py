@@ -523,10 +523,20 @@ def reschedule(
     block = prepare_slot(
         session, provider, appointment_type, start, channel, now, excluding=booking.id
     )
+    previous_start, previous_end = booking.start_at, booking.end_at
     booking.start_at = start
     booking.end_at = ends_at(appointment_type, start)
     booking.block_start, booking.block_end = block.start, block.end
     flush_or_taken(session)
+    # A receiver that keeps the times (a calendar, a billing system) learns the new ones.
+    webhooks.booking_event(
+        session,
+        booking,
+        "booking.rescheduled",
+        now,
+        previous_start=previous_start.isoformat(),
+        previous_end=previous_end.isoformat(),
+    )
     return booking
 
 

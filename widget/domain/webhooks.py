@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 from ..models import Booking, Provider, WebhookDelivery, WebhookEndpoint
 from .errors import NotFound, ValidationFailed
 
-EVENTS = ("booking.created", "booking.confirmed", "booking.cancelled", "credits.changed")
+EVENTS = (
+    "booking.created",
+    "booking.confirmed",
+    "booking.rescheduled",
+    "booking.cancelled",
+    "credits.changed",
+)
 LOG_SHOWN = 100
 _CACHE = "webhook_endpoints"
 
@@ -184,5 +190,8 @@ def booking_data(booking: Booking) -> dict[str, Any]:
     }
 
 
-def booking_event(session: Session, booking: Booking, event: str, now: datetime) -> None:
-    emit(session, booking.provider_id, event, lambda: booking_data(booking), now)
+def booking_event(
+    session: Session, booking: Booking, event: str, now: datetime, **extra: Any
+) -> None:
+    """`event` with the booking as its data, and `extra` beside it."""
+    emit(session, booking.provider_id, event, lambda: {**booking_data(booking), **extra}, now)

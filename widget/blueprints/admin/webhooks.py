@@ -15,6 +15,7 @@ from .base import Form, bp, current_provider, given, options, page
 EVENT_LABELS = {
     "booking.created": "A booking or a hold is made",
     "booking.confirmed": "A booking is confirmed",
+    "booking.rescheduled": "A booking is moved to another time",
     "booking.cancelled": "A booking is cancelled",
     "credits.changed": "A client's credits change",
 }
