@@ -48,6 +48,14 @@ def test_session_cookies_are_secure_in_production_or_behind_https():
     assert from_environment("/tmp/i", production)["SESSION_COOKIE_SECURE"] is True
 
 
+def test_production_refuses_webhooks_into_its_own_network_unless_told_otherwise():
+    private = "WIDGET_WEBHOOK_PRIVATE_ADDRESSES"
+    assert from_environment("/tmp/i", {})[private] is True  # a developer's local receiver
+    production = {"WIDGET_ENV": "production", "WIDGET_SECRET_KEYS": "k" * 32}
+    assert from_environment("/tmp/i", production)[private] is False
+    assert from_environment("/tmp/i", {**production, private: "1"})[private] is True
+
+
 @pytest.mark.parametrize(
     ("hops", "expected"), [(0, "http://localhost/l/"), (1, "https://clinic.example/l/")]
 )

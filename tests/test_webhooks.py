@@ -4,6 +4,7 @@ after the change commits, and again later if it was down."""
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -280,3 +281,46 @@ def test_booking_cancelled_says_whether_the_credit_came_back(api, receiver, prac
     data = json.loads(receiver.calls[0]["body"])["data"]
     assert (data["credit_refunded"], data["late_cancellation"]) == (False, True)
     assert data["credit_refunded"] == answer["credit_refunded"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "169.254.169.254", "10.0.0.1"])
+def test_a_webhook_never_calls_into_the_network_widget_runs_in(app, api, receiver, practice, host):
+    """A provider's endpoint URL must not reach the database, a metadata service or
+    anything else only the server can see: such a call fails without being made."""
+    app.config["WIDGET_WEBHOOK_PRIVATE_ADDRESSES"] = False
+    follow_up, person = practice
+    url = receiver.url.replace("127.0.0.1", host)
+    hook = created(api.post("/api/v1/webhooks", json={"url": url, "events": ["booking.created"]}))
+    book(api, follow_up, person)
+    assert receiver.calls == []
+    [delivery] = ok(api.get(f"/api/v1/webhooks/{hook['id']}/deliveries"))["deliveries"]
+    assert delivery["delivered_at"] is None and delivery["last_status"] is None
+    assert "not a public address" in delivery["last_error"]
+
+
+def test_a_host_with_a_public_address_is_called_at_that_address(
+    app, api, receiver, practice, monkeypatch
+):
+    """The address checked is the address called; the receiver still sees its own name."""
+    app.config["WIDGET_WEBHOOK_PRIVATE_ADDRESSES"] = False
+    public = "93.184.216.34"
+    resolve, connect = socket.getaddrinfo, socket.create_connection
+
+    def fake_dns(host, port, *args, **kwargs):
+        if host == "hooks.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (public, port))]
+        return resolve(host, port, *args, **kwargs)
+
+    def routed(address, *args):  # this machine cannot reach the internet: loop it back
+        host, port = address
+        return connect(("127.0.0.1" if host == public else host, port), *args)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_dns)
+    monkeypatch.setattr(socket, "create_connection", routed)
+    follow_up, person = practice
+    url = receiver.url.replace("127.0.0.1", "hooks.example")
+    created(api.post("/api/v1/webhooks", json={"url": url, "events": ["booking.created"]}))
+    book(api, follow_up, person)
+    assert receiver.events() == ["booking.created"]
+    port = receiver.server.server_address[1]
+    assert receiver.calls[0]["headers"]["Host"] == f"hooks.example:{port}"

@@ -62,6 +62,11 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "WIDGET_RATELIMIT_SUBMIT": env.get("WIDGET_RATELIMIT_SUBMIT", "30 per minute;300 per day"),
         "WIDGET_RATELIMIT_READ": env.get("WIDGET_RATELIMIT_READ", "600 per minute"),
         "WIDGET_PROXY_HOPS": int(env.get("WIDGET_PROXY_HOPS") or 0),
+        # A receiver on this machine is how a developer tries webhooks; in production it
+        # would let a provider's URL reach into the operator's network.
+        "WIDGET_WEBHOOK_PRIVATE_ADDRESSES": _flag(
+            env, "WIDGET_WEBHOOK_PRIVATE_ADDRESSES", not production
+        ),
         "WIDGET_RATELIMIT_LOGIN": env.get("WIDGET_RATELIMIT_LOGIN", "10 per minute"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -5,11 +5,15 @@ HMAC-SHA256 of "<t>.<body>" under the endpoint's secret. A receiver recomputes i
 and refuses old timestamps, so a captured call cannot be replayed later (README).
 """
 
+import functools
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import urllib.error
 import urllib.request
+from typing import Any
 
 from flask import current_app
 
@@ -29,7 +33,55 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class PrivateAddress(OSError):
+    """The receiver's host is inside the network Widget runs in."""
+
+
+def _public_connection(
+    address: tuple[str, int], timeout: float | None, source: Any = None
+) -> socket.socket:
+    """socket.create_connection to the first public address of the host. Checked here, as
+    the socket opens, so DNS cannot answer one address to a check and another to the call:
+    a provider's endpoint URL must not reach the database, a cloud metadata service or
+    anything else only Widget's network can see."""
+    host, port = address
+    refused = []
+    for *_kind, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        ip = ipaddress.ip_address(sockaddr[0])
+        if ip.is_global:
+            return socket.create_connection((str(ip), port), timeout, source)
+        refused.append(str(ip))
+    raise PrivateAddress(
+        f"{host} is {', '.join(refused)}: not a public address, so not called "
+        "(WIDGET_WEBHOOK_PRIVATE_ADDRESSES allows it)"
+    )
+
+
+@functools.cache
+def _public_only(connection_class: type) -> Any:
+    class PublicOnly(connection_class):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._create_connection = _public_connection  # how http.client opens its socket
+
+    return PublicOnly
+
+
+class _PublicOnlyHandler(urllib.request.AbstractHTTPHandler):
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        return super().do_open(_public_only(http_class), req, **kwargs)
+
+
+class _PublicHTTP(_PublicOnlyHandler, urllib.request.HTTPHandler):
+    pass
+
+
+class _PublicHTTPS(_PublicOnlyHandler, urllib.request.HTTPSHandler):
+    pass
+
+
 _opener = urllib.request.build_opener(_NoRedirects)
+_public_opener = urllib.request.build_opener(_NoRedirects, _PublicHTTP, _PublicHTTPS)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -60,7 +112,10 @@ def post(delivery: WebhookDelivery) -> None:
     )
     delivery.last_status = None  # an attempt that gets no answer shows none
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+        opener = (
+            _opener if current_app.config["WIDGET_WEBHOOK_PRIVATE_ADDRESSES"] else _public_opener
+        )
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             delivery.last_status = response.status
     except urllib.error.HTTPError as exc:
         delivery.last_status = exc.code
