@@ -11,7 +11,7 @@ from widget.extensions import db
 from widget.models import Booking, OutboxMessage
 
 from .conftest import at, book, details_page, settings, share
-from .page_parts import booking_form, text
+from .page_parts import booking_form, read_forms, text
 
 
 def reason(response, status, code):
@@ -62,6 +62,31 @@ def test_a_time_taken_while_the_form_was_open_offers_another(client, link, disco
     html = reason(client.post(late.action, data=data), 409, "slot_unavailable")
     assert f"type={discovery['id']}" in html and "Choose another time" in html
     assert len(db.session.scalars(db.select(Booking)).all()) == 1
+
+
+def test_after_a_time_was_taken_another_is_one_click_away_with_the_details_kept(
+    client, link, discovery, clock
+):
+    late = booking_form(text(details_page(client, link, discovery, at(9))))
+    assert book(client, link, discovery, at(9), email="first@example.com").status_code == 202
+    typed = {"name": "Second Visitor", "email": "second@example.com"}
+    html = reason(client.post(late.action, data={**late.fields, **typed}), 409, "slot_unavailable")
+    [other] = [f for f in read_forms(html)[0] if f.fields.get("pick")]
+    offered = re.findall(r'name="start" value="([^"]+)"', html)
+    assert at(10).isoformat() in offered
+    assert at(9).isoformat() not in offered  # the time that was taken is not offered again
+    assert "second@example.com" not in other.action  # the email travels in the body only
+    picked = {**other.fields, "start": at(10).isoformat()}
+    again = booking_form(text(client.post(other.action, data=picked)))
+    assert {k: again.fields[k] for k in typed} == typed
+    assert again.fields["start"] == at(10).isoformat()
+    assert book_with(client, again).status_code == 202
+    [hold] = db.session.scalars(db.select(Booking).where(Booking.email == "second@example.com"))
+    assert hold.start_at == at(10)
+
+
+def book_with(client, form):
+    return client.post(form.action, data=form.fields)
 
 
 @pytest.mark.parametrize(

@@ -461,6 +461,8 @@ def _submission(flow: Flow, link: ShareLink, provider: Provider) -> tuple[str, i
     start = parse_start(form.get("start") or "", step.zone)
     personal = link.client_id is not None
     values = {k: (form.get(k) or "")[:400] for k in ("name", "email")}
+    if form.get("pick"):  # a time chosen after the first was taken: the form, filled in again
+        return _details_page(flow, link, provider, step, start, values=values), 200
     if not _form_token_ok(form.get("form_token"), link):
         notice = (
             "This form was open too long or was changed, so it was not sent. "
@@ -565,13 +567,44 @@ def _error(flow: Flow, exc: DomainError, provider: Provider | None) -> tuple[str
         week = chosen[1].date().isoformat() if chosen and chosen[1] else None
         back = flow.url(type=args.get("type"), tz=args.get("tz") or None, week=week)
         return _error_page(
-            flow, exc.code, exc.message, provider, back_url=back, back_label="Choose another time"
+            flow,
+            exc.code,
+            exc.message,
+            provider,
+            back_url=back,
+            back_label="Choose another time",
+            **_times_keeping_details(flow, chosen),
         )
     if exc.code in {"bad_request", "not_found", "type_not_public"}:
         return _error_page(flow, exc.code, exc.message, provider, back_url=flow.url())
     if exc.code in PORTAL_CODES:
         return _error_page(flow, exc.code, exc.message, provider, slot=_chosen_slot(provider))
     return _error_page(flow, exc.code, exc.message, provider)
+
+
+def _times_keeping_details(
+    flow: Flow, chosen: tuple[int, datetime | None, str | None] | None
+) -> dict[str, Any]:
+    """After a submission whose time was taken: that week's free times, each a button that
+    brings back the form with what the visitor typed, carried in the POST body (a URL
+    would leave their email in server logs and browser history)."""
+    typed = {k: request.form[k][:400] for k in ("name", "email") if request.form.get(k)}
+    if request.method != "POST" or not typed or chosen is None or chosen[1] is None:
+        return {}
+    try:
+        link, provider = link_flow.open_link(flow.token)
+        step = _step_of(link, provider, chosen[0])
+    except DomainError:  # the link changed meanwhile: the page's own link explains it
+        return {}
+    first = max(chosen[1].astimezone(step.zone).date(), _today(step.zone))
+    last = min(first + timedelta(days=DAYS_SHOWN - 1), _horizon(step))
+    return {
+        "other_times": _slots_by_day(provider, step, first, last) if first <= last else {},
+        "carry": typed,
+        "step": step,
+        "day_label": day_label,
+        "time_label": clock_time,
+    }
 
 
 def _chosen_slot(provider: Provider | None) -> tuple[int, datetime | None, str | None] | None:
@@ -598,6 +631,7 @@ def _error_page(
     back_url: str | None = None,
     back_label: str = "Start again",
     slot: tuple[int, datetime | None, str | None] | None = None,
+    **context: Any,
 ) -> tuple[str, int]:
     return error_page(
         code,
@@ -608,6 +642,7 @@ def _error_page(
         back_url=back_url,
         back_label=back_label,
         **flow.context(),
+        **context,
     )
 
 
