@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +23,7 @@ import pytest
 from widget import create_app
 from widget.domain import providers
 from widget.extensions import db
+from widget.models import OutboxMessage
 
 from .conftest import POSTGRES_URL, app_config
 
@@ -171,3 +172,60 @@ def test_a_rate_limit_counts_across_workers(gunicorn):
         _call("GET", base + "/api/v1/links/nonsense", headers=visitor)[0] for _ in range(12)
     ]
     assert statuses.count(404) == 5 and statuses.count(429) == 7, statuses
+
+
+def _next_monday_11am() -> datetime:
+    """A start within any type's default horizon and past its notice, whatever today is."""
+    zone = ZoneInfo("America/New_York")
+    today = datetime.now(zone).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    return datetime.combine(monday, datetime.min.time(), tzinfo=zone).replace(hour=11)
+
+
+def test_a_worker_that_ends_after_answering_has_sent_the_mail_first(
+    gunicorn, practice, postgres_database
+):
+    """Every worker serves one request and exits (as on a restart or a deploy): the
+    confirmation link a public booking queued is sent as the worker ends, not ten
+    minutes later by the sweep."""
+    base = gunicorn("--max-requests", "1")
+    auth = {"Authorization": f"Bearer {practice}"}
+    week = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
+    assert _call("PUT", base + "/api/v1/availability", {"weekly": week}, auth)[0] == 200
+    status, kind = _call(
+        "POST",
+        base + "/api/v1/appointment-types",
+        {
+            "name": "Intro",
+            "duration_minutes": 30,
+            "audience": "new_clients",
+            "requires_credit": False,
+        },
+        auth,
+    )
+    assert status == 201
+    status, link = _call(
+        "POST", base + "/api/v1/share-links", {"appointment_type_ids": [kind["id"]]}, auth
+    )
+    assert status == 201, link
+    email = f"{uuid.uuid4().hex}@example.com"
+    body = {
+        "appointment_type_id": kind["id"],
+        "start": _next_monday_11am().isoformat(),
+        "name": "Visitor",
+        "email": email,
+    }
+    status, answer = _call("POST", f"{base}/api/v1/links/{link['token']}/bookings", body)
+    assert status == 202, answer  # held until the visitor opens the emailed link
+    app = create_app(app_config(postgres_database))
+    with app.app_context():
+        for _ in range(100):
+            sent = db.session.scalar(
+                db.select(OutboxMessage.sent_at).where(OutboxMessage.recipient == email)
+            )
+            db.session.rollback()
+            if sent is not None:
+                break
+            time.sleep(0.1)
+        db.engine.dispose()
+    assert sent is not None, "the mail was left for the sweep"
