@@ -301,14 +301,16 @@ def test_a_webhook_never_calls_into_the_network_widget_runs_in(app, api, receive
 def test_a_host_with_a_public_address_is_called_at_that_address(
     app, api, receiver, practice, monkeypatch
 ):
-    """The address checked is the address called; the receiver still sees its own name."""
+    """The address checked is the address called (a private one beside it is skipped);
+    the receiver still sees its own name."""
     app.config["WIDGET_WEBHOOK_PRIVATE_ADDRESSES"] = False
     public = "93.184.216.34"
     resolve, connect = socket.getaddrinfo, socket.create_connection
 
     def fake_dns(host, port, *args, **kwargs):
         if host == "hooks.example":
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (public, port))]
+            private = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.1", port))
+            return [private, (socket.AF_INET, socket.SOCK_STREAM, 6, "", (public, port))]
         return resolve(host, port, *args, **kwargs)
 
     def routed(address, *args):  # this machine cannot reach the internet: loop it back

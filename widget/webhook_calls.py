@@ -40,17 +40,23 @@ class PrivateAddress(OSError):
 def _public_connection(
     address: tuple[str, int], timeout: float | None, source: Any = None
 ) -> socket.socket:
-    """socket.create_connection to the first public address of the host. Checked here, as
-    the socket opens, so DNS cannot answer one address to a check and another to the call:
-    a provider's endpoint URL must not reach the database, a cloud metadata service or
-    anything else only Widget's network can see."""
+    """socket.create_connection to the host's public addresses only, tried in turn. Checked
+    here, as the socket opens, so DNS cannot answer one address to a check and another to
+    the call: a provider's endpoint URL must not reach the database, a cloud metadata
+    service or anything else only Widget's network can see."""
     host, port = address
-    refused = []
+    refused, failure = [], None
     for *_kind, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
         ip = ipaddress.ip_address(sockaddr[0])
-        if ip.is_global:
+        if not ip.is_global:
+            refused.append(str(ip))
+            continue
+        try:
             return socket.create_connection((str(ip), port), timeout, source)
-        refused.append(str(ip))
+        except OSError as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
     raise PrivateAddress(
         f"{host} is {', '.join(refused)}: not a public address, so not called "
         "(WIDGET_WEBHOOK_PRIVATE_ADDRESSES allows it)"
