@@ -460,7 +460,7 @@ def _submission(flow: Flow, link: ShareLink, provider: Provider) -> tuple[str, i
     step = _step_of(link, provider, form.get("type"))
     start = parse_start(form.get("start") or "", step.zone)
     personal = link.client_id is not None
-    values = {k: (form.get(k) or "")[:400] for k in ("name", "email")}
+    values = _typed_details()
     if form.get("pick"):  # a time chosen after the first was taken: the form, filled in again
         return _details_page(flow, link, provider, step, start, values=values), 200
     if not _form_token_ok(form.get("form_token"), link):
@@ -507,6 +507,11 @@ def _submission(flow: Flow, link: ShareLink, provider: Provider) -> tuple[str, i
         booking_id=booking.id,
     )
     return _result_page(flow, link, provider, step, answer)
+
+
+def _typed_details() -> dict[str, str]:
+    """The name and email as the visitor typed them into the form (bounded)."""
+    return {k: (request.form.get(k) or "")[:400] for k in ("name", "email")}
 
 
 def _email_problem(email: str) -> str | None:
@@ -588,7 +593,7 @@ def _times_keeping_details(
     """After a submission whose time was taken: that week's free times, each a button that
     brings back the form with what the visitor typed, carried in the POST body (a URL
     would leave their email in server logs and browser history)."""
-    typed = {k: request.form[k][:400] for k in ("name", "email") if request.form.get(k)}
+    typed = {k: v for k, v in _typed_details().items() if v}
     if request.method != "POST" or not typed or chosen is None or chosen[1] is None:
         return {}
     try:
