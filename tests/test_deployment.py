@@ -114,18 +114,20 @@ def practice(postgres_database):
     return key
 
 
+def _open_week_of(base: str, auth: dict[str, str], *, name: str, audience: str) -> dict:
+    """Weekday hours 09:00-17:00 and a free 30-minute type, set up through the server."""
+    week = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
+    assert _call("PUT", base + "/api/v1/availability", {"weekly": week}, auth)[0] == 200
+    fields = {"name": name, "duration_minutes": 30, "audience": audience, "requires_credit": False}
+    status, kind = _call("POST", base + "/api/v1/appointment-types", fields, auth)
+    assert status == 201, kind
+    return kind
+
+
 def test_many_threads_booking_one_slot_through_two_workers_make_one_booking(gunicorn, practice):
     base = gunicorn()
     auth = {"Authorization": f"Bearer {practice}"}
-    week = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
-    assert _call("PUT", base + "/api/v1/availability", {"weekly": week}, auth)[0] == 200
-    status, kind = _call(
-        "POST",
-        base + "/api/v1/appointment-types",
-        {"name": "Visit", "duration_minutes": 30, "audience": "everyone", "requires_credit": False},
-        auth,
-    )
-    assert status == 201
+    kind = _open_week_of(base, auth, name="Visit", audience="everyone")
     clients = [
         _call("POST", base + "/api/v1/clients", {"email": f"c{i}@example.com", "name": "C"}, auth)[
             1
@@ -190,20 +192,7 @@ def test_a_worker_that_ends_after_answering_has_sent_the_mail_first(
     minutes later by the sweep."""
     base = gunicorn("--max-requests", "1")
     auth = {"Authorization": f"Bearer {practice}"}
-    week = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
-    assert _call("PUT", base + "/api/v1/availability", {"weekly": week}, auth)[0] == 200
-    status, kind = _call(
-        "POST",
-        base + "/api/v1/appointment-types",
-        {
-            "name": "Intro",
-            "duration_minutes": 30,
-            "audience": "new_clients",
-            "requires_credit": False,
-        },
-        auth,
-    )
-    assert status == 201
+    kind = _open_week_of(base, auth, name="Intro", audience="new_clients")
     status, link = _call(
         "POST", base + "/api/v1/share-links", {"appointment_type_ids": [kind["id"]]}, auth
     )

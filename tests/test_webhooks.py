@@ -78,8 +78,10 @@ def practice(api, make_type, make_client, make_package, buy):
     return follow_up, person
 
 
-def subscribe(api, receiver, events):
-    return created(api.post("/api/v1/webhooks", json={"url": receiver.url, "events": events}))
+def subscribe(api, receiver, events, *, host=None):
+    """An endpoint at the receiver, reached by `host` instead of 127.0.0.1 when given."""
+    url = receiver.url.replace("127.0.0.1", host) if host else receiver.url
+    return created(api.post("/api/v1/webhooks", json={"url": url, "events": events}))
 
 
 def book(api, follow_up, person):
@@ -289,8 +291,7 @@ def test_a_webhook_never_calls_into_the_network_widget_runs_in(app, api, receive
     anything else only the server can see: such a call fails without being made."""
     app.config["WIDGET_WEBHOOK_PRIVATE_ADDRESSES"] = False
     follow_up, person = practice
-    url = receiver.url.replace("127.0.0.1", host)
-    hook = created(api.post("/api/v1/webhooks", json={"url": url, "events": ["booking.created"]}))
+    hook = subscribe(api, receiver, ["booking.created"], host=host)
     book(api, follow_up, person)
     assert receiver.calls == []
     [delivery] = ok(api.get(f"/api/v1/webhooks/{hook['id']}/deliveries"))["deliveries"]
@@ -320,8 +321,7 @@ def test_a_host_with_a_public_address_is_called_at_that_address(
     monkeypatch.setattr(socket, "getaddrinfo", fake_dns)
     monkeypatch.setattr(socket, "create_connection", routed)
     follow_up, person = practice
-    url = receiver.url.replace("127.0.0.1", "hooks.example")
-    created(api.post("/api/v1/webhooks", json={"url": url, "events": ["booking.created"]}))
+    subscribe(api, receiver, ["booking.created"], host="hooks.example")
     book(api, follow_up, person)
     assert receiver.events() == ["booking.created"]
     port = receiver.server.server_address[1]
