@@ -33,6 +33,7 @@ from widget.models import OutboxMessage
 from widget.outbox import DeliveryCounts, courier
 
 from .conftest import app_config
+from .test_webhooks import Receiver, subscribe
 
 ROOT = Path(__file__).resolve().parent.parent
 NEW_YORK = ZoneInfo("America/New_York")
@@ -449,6 +450,36 @@ def test_a_slow_mail_server_does_not_hold_up_the_worker_that_answered(app, link,
         smtp.gate.set()
     assert courier.settle(timeout=30)
     assert sorted(m["To"] for m in smtp.received) == ["next@example.com", "visitor@example.com"]
+
+
+def test_a_webhook_receiver_that_hangs_does_not_hold_up_the_next_clients_email(
+    app, api, link, smtp
+):
+    """Emails and webhook calls travel apart: a provider's receiver that takes a call and
+    then hangs (up to its timeout) delays no client's confirmation."""
+    hooks = Receiver()
+    hooks.gate = threading.Event()
+    subscribe(api, hooks, ["booking.created"])
+    unsettled = FlaskClient(app)
+    try:
+        book(unsettled, link)
+        wait_until(lambda: len(hooks.calls) == 1)  # the first call is being held now
+        book(unsettled, link, email="next@example.com", start=MONDAY_9AM + timedelta(hours=1))
+        wait_until(lambda: len(smtp.received) == 2)
+        assert len(hooks.calls) == 1  # the second call still waits behind the first
+    finally:
+        hooks.gate.set()
+        assert courier.settle(timeout=30)
+        hooks.close()
+    assert sorted(m["To"] for m in smtp.received) == ["next@example.com", "visitor@example.com"]
+    assert len(hooks.calls) == 2
+
+
+def wait_until(condition: Any, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "still waiting"
+        time.sleep(0.02)
 
 
 def test_a_worker_that_exits_sends_what_it_had_handed_on_first(app, database_url, smtp, tmp_path):

@@ -28,12 +28,15 @@ class Receiver:
         self.calls: list[dict] = []
         self.status = 200
         self.location: str | None = None  # sent with the status, for a redirect
+        self.gate: threading.Event | None = None  # when set: answer only once it opens
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.calls.append({"headers": dict(self.headers), "body": body})
+                if receiver.gate is not None:
+                    receiver.gate.wait(timeout=10)
                 self.send_response(receiver.status)
                 if receiver.location:
                     self.send_header("Location", receiver.location)

@@ -7,8 +7,8 @@ by `flask --app widget outbox deliver`.
 
 A row written in a request is leased to its process from the start (its next
 attempt is a lease away). Once the response has gone out, the request hands the row
-to the process's courier, a thread that sends it without claiming it and records
-the outcomes of everything it sent in one short transaction; should the process die
+to the process's courier, a thread per kind that sends it without claiming it and
+records the outcomes of everything it sent in one short transaction; should the process die
 first, the sweep takes the row once the lease is over. The sweep claims rows one at
 a time, with SKIP LOCKED on PostgreSQL, so two runs never deliver one row twice.
 """
@@ -16,6 +16,7 @@ a time, with SKIP LOCKED on PostgreSQL, so two runs never deliver one row twice.
 import atexit
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -182,27 +183,23 @@ def _forget_rolled_back(session: Session) -> None:
     session.info.pop(_QUEUED, None)
 
 
-def _deliver(app: Flask, handed: list[Row]) -> None:
+def _deliver(app: Flask, kind: type[Row], rows: list[Row]) -> None:
     """Deliver rows that requests committed, in an app context (and session) of its own."""
     with app.app_context():
-        for kind in KINDS:
-            rows = [row for row in handed if type(row) is kind]
-            if not rows:
-                continue
-            try:
-                _deliverers[kind](rows=rows)
-            except Exception:
-                app.logger.exception("delivery after a response failed; `outbox deliver` retries")
-            finally:
-                db.session.remove()
+        try:
+            _deliverers[kind](rows=rows)
+        except Exception:
+            app.logger.exception("delivery after a response failed; `outbox deliver` retries")
+        finally:
+            db.session.remove()
 
 
-class Courier:
-    """The process's delivery thread. A sync worker that called SMTP or a webhook receiver
-    after each response could not take the next request meanwhile; requests hand their
-    rows here instead, and rows handed within GATHER_SECONDS of each other go together."""
+class _Lane:
+    """One delivery thread for one kind of row; rows handed within GATHER_SECONDS of each
+    other go together."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: type[Row]) -> None:
+        self.kind = kind
         self._changed = threading.Condition()
         self._handed: list[tuple[Flask, list[Row]]] = []
         self._busy = False
@@ -213,14 +210,12 @@ class Courier:
         with self._changed:
             if self._pid != os.getpid():  # first use here; threads do not survive a fork
                 self._pid, self._handed, self._busy = os.getpid(), [], False
-                threading.Thread(target=self._run, name="widget-courier", daemon=True).start()
-                atexit.register(self.settle, SETTLE_AT_EXIT_SECONDS)
+                name = f"widget-courier-{self.kind.__tablename__}"
+                threading.Thread(target=self._run, name=name, daemon=True).start()
             self._handed.append((app, rows))
             self._changed.notify_all()
 
     def settle(self, timeout: float | None = None) -> bool:
-        """Deliver what was handed without gathering more, and wait until it is done (a
-        worker that exits, a test that looks at what was sent); False if time ran out."""
         with self._changed:
             self._hurry = True
             self._changed.notify_all()
@@ -240,11 +235,42 @@ class Courier:
                 for app, rows in handed:
                     by_app.setdefault(app, []).extend(rows)
                 for app, rows in by_app.items():
-                    _deliver(app, rows)
+                    _deliver(app, self.kind, rows)
             finally:
                 with self._changed:
                     self._busy = False
                     self._changed.notify_all()
+
+
+class Courier:
+    """The process's delivery threads, one per kind. A sync worker that called SMTP or a
+    webhook receiver after each response could not take the next request meanwhile;
+    requests hand their rows here instead. Emails and webhook calls travel apart, so a
+    receiver that hangs for its whole timeout never holds up a client's email."""
+
+    def __init__(self) -> None:
+        self._lanes = {kind: _Lane(kind) for kind in KINDS}
+        self._exit_pid: int | None = None
+
+    def hand(self, app: Flask, rows: list[Row]) -> None:
+        if self._exit_pid != os.getpid():
+            self._exit_pid = os.getpid()
+            atexit.register(self.settle, SETTLE_AT_EXIT_SECONDS)
+        for kind, lane in self._lanes.items():
+            mine = [row for row in rows if type(row) is kind]
+            if mine:
+                lane.hand(app, mine)
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Deliver what was handed without gathering more, and wait until it is done (a
+        worker that exits, a test that looks at what was sent); False if time ran out."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return all(
+            [
+                lane.settle(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                for lane in self._lanes.values()
+            ]
+        )
 
 
 courier = Courier()
