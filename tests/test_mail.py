@@ -54,11 +54,12 @@ class SmtpServer:
         self.connections: set[Any] = set()
         self.delay_seconds = 0.0
         self.gate: threading.Event | None = None
+        self.gate_after = 0  # messages that pass before the gate holds the rest
         self.controller: Controller | None = None
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         time.sleep(self.delay_seconds)
-        if self.gate is not None:
+        if self.gate is not None and len(self.received) >= self.gate_after:
             self.gate.wait(timeout=10)
         self.connections.add(_session.peer)
         self.received.append(email.message_from_bytes(envelope.content, policy=default_policy))
@@ -344,6 +345,54 @@ def test_mail_a_request_never_sent_goes_out_with_the_sweep_once_its_lease_is_ove
     assert len(smtp.received) == 1
     [row] = outbox()
     assert (row.attempts, row.sent_at) == (1, clock.now)
+
+
+def test_mail_whose_lease_is_nearly_over_is_left_to_the_sweep_and_sent_once(
+    app, client, link, smtp, clock
+):
+    """A courier behind a backlog must not send a row the sweep may be taking meanwhile."""
+    response = submit(client, link)
+    clock.advance(minutes=9)  # a minute of the lease left: too little to send and record
+    response.close()
+    assert smtp.received == []
+    clock.advance(minutes=1)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["outbox", "deliver"]).output.splitlines()[0] == "sent: 1"
+    assert len(smtp.received) == 1
+
+
+def test_a_long_run_records_what_it_sent_before_a_later_message_stalls(
+    app, link, smtp, monkeypatch
+):
+    """Outcomes are written as a backlog goes, not only at its end, so the sweep never
+    finds a sent message still marked unsent once its lease is over."""
+    monkeypatch.setattr("widget.outbox.GATHER_SECONDS", 30.0)  # both go in one run
+    monkeypatch.setattr("widget.outbox.RECORD_EVERY_SECONDS", 0.0)
+    unsettled = FlaskClient(app)
+    book(unsettled, link)
+    book(unsettled, link, email="second@example.com", start=MONDAY_9AM + timedelta(hours=1))
+    smtp.gate, smtp.gate_after = threading.Event(), 1  # the second message stalls
+    first_recorded = threading.Event()
+
+    def release_once_the_first_is_recorded() -> None:
+        with app.app_context():
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not first_recorded.is_set():
+                if any(row.sent_at is not None for row in outbox()):
+                    first_recorded.set()
+                time.sleep(0.02)
+        assert smtp.gate is not None
+        smtp.gate.set()
+
+    watcher = threading.Thread(target=release_once_the_first_is_recorded)
+    watcher.start()
+    try:
+        assert courier.settle(timeout=30)
+    finally:
+        smtp.gate.set()
+        watcher.join()
+    assert first_recorded.is_set()
+    assert len(smtp.received) == 2
 
 
 def test_a_request_records_its_deliveries_in_one_transaction(app, client, link, smtp):

@@ -298,7 +298,7 @@ def deliver_outbox(
             transport(message, sender)
 
         if rows is not None:
-            return outbox.deliver_leased(session, rows, send, at=now, logger=logger)
+            return outbox.deliver_leased(session, rows, send, logger=logger)
         return outbox.deliver_due(session, OutboxMessage, send, at=now, logger=logger, limit=limit)
 
 

@@ -35,6 +35,8 @@ from .models import OutboxMessage, WebhookDelivery
 Row = OutboxMessage | WebhookDelivery
 CLAIM_LEASE = timedelta(minutes=10)
 """How long a claimed row is hidden from other runs: far longer than one delivery takes."""
+LEASE_MARGIN = timedelta(minutes=2)
+RECORD_EVERY_SECONDS = 15.0
 MAX_RETRY_DELAY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(days=3)
 """A row still failing this long after it was written is given up: retried hourly till
@@ -110,15 +112,25 @@ def deliver_due(
 
 
 def deliver_leased(
-    session: Session, rows: list[Any], send: Callable[[Any], None], *, at: datetime, logger: Logger
+    session: Session, rows: list[Any], send: Callable[[Any], None], *, logger: Logger
 ) -> DeliveryCounts:
-    """Deliver rows leased to the caller (a request's own), then record the outcomes in
-    one transaction: the rows come from the request's session, so nothing is read again
-    and nothing needs claiming. A row whose lease is over is the sweep's, and is left."""
+    """Deliver rows leased to the caller (requests' own), recording the outcomes in one
+    transaction: the rows come from the requests' sessions, so nothing is read again and
+    nothing needs claiming.
+
+    The sweep takes a row once its lease is over, so a row is sent only while more than
+    LEASE_MARGIN of it is left, and outcomes are recorded at least every
+    RECORD_EVERY_SECONDS: however long a backlog behind a hanging receiver takes, the
+    sweep never finds a row unsent that was sent, and never sends one twice."""
     counts = DeliveryCounts()
+    recorded = time.monotonic()
     for row in rows:
-        if at < row.next_attempt_at:
+        at = now()
+        if at + LEASE_MARGIN < row.next_attempt_at:
             counts = counts + _attempt(session.merge(row, load=False), send, at, logger)
+        if time.monotonic() - recorded >= RECORD_EVERY_SECONDS:
+            session.commit()
+            recorded = time.monotonic()
     session.commit()
     return counts
 

@@ -134,5 +134,5 @@ def deliver_due_webhooks(
     """The due deliveries, or the leased `rows`."""
     session, at, logger = db.session(), now(), current_app.logger
     if rows is not None:
-        return outbox.deliver_leased(session, rows, post, at=at, logger=logger)
+        return outbox.deliver_leased(session, rows, post, logger=logger)
     return outbox.deliver_due(session, WebhookDelivery, post, at=at, logger=logger, limit=limit)
