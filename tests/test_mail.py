@@ -2,10 +2,12 @@
 mail server that is down does to bookings (nothing) and to the outbox (retries)."""
 
 import email
+import json
 import logging
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -23,6 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 from sqlalchemy import event
+from werkzeug.serving import make_server
 
 from tests import sql
 from tests.blueprints.api.helpers import post_booking
@@ -163,6 +166,51 @@ def test_a_public_booking_mails_its_confirmation_link_once_the_response_is_sent(
     assert hold["Subject"] == "Confirm your booking with Dr. Ada 1"
     path = CONFIRM_LINK.search(text_of(hold)).group(1)
     assert f'href="http://localhost{path}"' in html_of(hold)
+    assert outbox()[0].sent_at is not None
+
+
+def test_the_development_server_mails_an_answer_whose_client_reset_the_connection(app, link, smtp):
+    """werkzeug's server skips an answer's close() when the client resets the connection
+    right after reading it, as Chromium may after a redirect; the mail the request
+    committed goes out all the same (`flask run`, `widget demo`, the browser tests)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    body = json.dumps(
+        {
+            "appointment_type_id": link["type_id"],
+            "start": MONDAY_9AM.isoformat(),
+            "name": "Visitor",
+            "email": "visitor@example.com",
+        }
+    ).encode()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port)) as visitor:
+            visitor.sendall(
+                f"POST /api/v1/links/{link['token']}/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                answer += visitor.recv(65536)
+            head, rest = answer.split(b"\r\n\r\n", 1)
+            length = re.search(rb"(?i)content-length: *(\d+)", head)
+            assert head.startswith(b"HTTP/1.1 202") and length is not None, head
+            while len(rest) < int(length.group(1)):
+                rest += visitor.recv(65536)
+            # Closed with SO_LINGER 0: a reset, as a browser's close with unread bytes sends.
+            visitor.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        deadline = time.monotonic() + 10
+        while not smtp.received and time.monotonic() < deadline:
+            assert courier.settle(timeout=10)
+            time.sleep(0.05)
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+    [hold] = smtp.received
+    assert hold["Subject"] == "Confirm your booking with Dr. Ada 1"
     assert outbox()[0].sent_at is not None
 
 

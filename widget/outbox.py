@@ -17,7 +17,7 @@ import atexit
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from logging import Logger
@@ -297,9 +297,51 @@ def _hand_on_committed(response: Response) -> Response:
     return response
 
 
+class _ClosedOnceSent:
+    """An answer that closes itself once all of it has been sent.
+
+    A server must close every answer (PEP 3333), and closing is when a request hands its
+    rows to the courier. werkzeug's development server skips close() when the client
+    resets the connection right after reading the answer (its read of leftover request
+    data raises ConnectionResetError, which it takes for a dropped connection), as
+    Chromium sometimes does after a redirect: the email then waited for the sweep, with
+    nothing logged."""
+
+    def __init__(self, body: Iterable[bytes]) -> None:
+        self._body = body
+        self._open = True
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._body
+        finally:  # all sent, or the server let go of the answer
+            self.close()
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+
+
+def _closing_once_sent(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., Any]:
+    """Answers served by werkzeug's server (`flask run`, `widget demo`) close once sent;
+    gunicorn's and the test client's are left as they are."""
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = wsgi_app(environ, start_response)
+        if str(environ.get("SERVER_SOFTWARE", "")).startswith("Werkzeug/"):
+            return _ClosedOnceSent(body)
+        return body
+
+    return serve
+
+
 def init_app(app: Flask, deliverers: dict[type[Row], Callable[..., DeliveryCounts]]) -> None:
     """Deliver what a request committed once its response has gone out; each deliverer,
     called as `deliver(limit=...)` sends due rows of its kind, and as `deliver(rows=...)`
     the rows a request leased."""
     _deliverers.update(deliverers)
     app.after_request(_hand_on_committed)
+    app.wsgi_app = _closing_once_sent(app.wsgi_app)  # type: ignore[method-assign]
