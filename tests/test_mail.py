@@ -147,6 +147,13 @@ def outbox() -> list[OutboxMessage]:
     return rows
 
 
+def wait_until(condition: Any, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "still waiting"
+        time.sleep(0.02)
+
+
 def queue(n: int, now: datetime) -> None:
     for i in range(n):
         notify.queue_email(
@@ -201,10 +208,7 @@ def test_the_development_server_mails_an_answer_whose_client_reset_the_connectio
                 rest += visitor.recv(65536)
             # Closed with SO_LINGER 0: a reset, as a browser's close with unread bytes sends.
             visitor.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        deadline = time.monotonic() + 10
-        while not smtp.received and time.monotonic() < deadline:
-            assert courier.settle(timeout=10)
-            time.sleep(0.05)
+        wait_until(lambda: courier.settle(timeout=10) and bool(smtp.received), seconds=10)
     finally:
         server.shutdown()
         thread.join()
@@ -570,13 +574,6 @@ def test_a_webhook_receiver_that_hangs_does_not_hold_up_the_next_clients_email(
         hooks.close()
     assert sorted(m["To"] for m in smtp.received) == ["next@example.com", "visitor@example.com"]
     assert len(hooks.calls) == 2
-
-
-def wait_until(condition: Any, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "still waiting"
-        time.sleep(0.02)
 
 
 def test_a_worker_that_exits_sends_what_it_had_handed_on_first(app, database_url, smtp, tmp_path):

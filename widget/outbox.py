@@ -115,8 +115,8 @@ def deliver_leased(
     session: Session, rows: list[Any], send: Callable[[Any], None], *, logger: Logger
 ) -> DeliveryCounts:
     """Deliver rows leased to the caller (requests' own), recording the outcomes in one
-    transaction: the rows come from the requests' sessions, so nothing is read again and
-    nothing needs claiming.
+    transaction when the run is quick: the rows come from the requests' sessions, so
+    nothing is read again and nothing needs claiming.
 
     The sweep takes a row once its lease is over, so a row is sent only while more than
     LEASE_MARGIN of it is left, and outcomes are recorded at least every
