@@ -36,5 +36,4 @@ def queue_email(
         attempts=0,
     )
     session.add(message)
-    session.flush()
     return message
