@@ -639,7 +639,7 @@ def adjust_credits(
         lot_id = lot.id
     else:
         _take(session, account, -delta, now)
-    return _append(
+    entry = _append(
         session,
         account,
         provider_id=provider_id,
@@ -650,6 +650,8 @@ def adjust_credits(
         actor=actor,
         lot_id=lot_id,
     )
+    session.flush()  # written, so the answer shows its id
+    return entry
 
 
 def expire_credits(session: Session, now: datetime) -> int:

@@ -1,7 +1,7 @@
-"""Idempotency keys: a retried booking POST replays its first answer instead of booking twice.
+"""Idempotency keys: a retried POST replays its first answer instead of acting twice.
 
-The key row is claimed inside the booking's own transaction, so the answer is stored
-exactly when the booking commits; a concurrent request with the same key waits on
+The key row is claimed inside the request's own transaction, so the answer is stored
+exactly when its work commits; a concurrent request with the same key waits on
 that row and is told so. Keys live for 24 hours.
 """
 

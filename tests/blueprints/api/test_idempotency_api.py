@@ -1,4 +1,4 @@
-"""Idempotency-Key on POST /api/v1/bookings: a retry replays the first decided answer.
+"""Idempotency-Key on every POST of the provider API: a retry replays the first decided answer.
 
 API.md: the first answer that reached a decision is stored for 24 hours and replayed
 for the same key and body (scope: the provider key); another body is a 409
@@ -271,3 +271,130 @@ def test_prune_forgets_keys_older_than_a_day_and_keeps_fresh_ones(
 def test_prune_with_nothing_to_forget_reports_zero(app):
     result = app.test_cli_runner().invoke(args=["idempotency", "prune"])
     assert _pruned(result) == 0
+
+
+# --- every provider POST ------------------------------------------------------------------
+# A retried grant or adjustment must not count twice; a retried cancel answers as the first.
+
+
+def _history(api, client_id, type_id):
+    return ok(api.get(f"/api/v1/clients/{client_id}/credits/{type_id}"))["history"]
+
+
+def test_a_retried_package_sale_grants_its_credits_once(api, follow_up, make_client, make_package):
+    client = make_client()
+    package = make_package([{"appointment_type_id": follow_up["id"], "quantity": 3}])
+    sale = f"/api/v1/clients/{client['id']}/packages"
+    first = api.post(sale, json={"package_id": package["id"]}, headers=keyed("sale-1"))
+    second = api.post(sale, json={"package_id": package["id"]}, headers=keyed("sale-1"))
+    assert first.status_code == second.status_code == 201
+    assert second.get_json() == first.get_json()
+    assert len(ok(api.get(sale))["client_packages"]) == 1
+    assert balance(api, client["id"], follow_up["id"]) == 3
+    assert len(_history(api, client["id"], follow_up["id"])) == 1
+
+
+def test_a_retried_adjustment_moves_the_balance_once(api, follow_up, make_client):
+    client = make_client()
+    path = f"/api/v1/clients/{client['id']}/credits/{follow_up['id']}/adjustments"
+    body = {"delta": 2, "note": "paid at the desk"}
+    first = created(api.post(path, json=body, headers=keyed("adj-1")))
+    assert created(api.post(path, json=body, headers=keyed("adj-1"))) == first
+    assert isinstance(first["id"], int)
+    assert balance(api, client["id"], follow_up["id"]) == 2
+    changed = {"delta": 5, "note": "paid at the desk"}
+    expect_error(api.post(path, json=changed, headers=keyed("adj-1")), 409, "idempotency_conflict")
+    assert balance(api, client["id"], follow_up["id"]) == 2
+
+
+def test_a_retried_cancel_replays_its_answer_instead_of_invalid_state(api, follow_up, credited):
+    client = credited(3)
+    booking = created(api.post(BOOKINGS, json=body_for(client, follow_up, MON_10)))
+    cancel = f"{BOOKINGS}/{booking['id']}/cancel"
+    first = ok(api.post(cancel, json={}, headers=keyed("cancel-1")))
+    assert ok(api.post(cancel, json={}, headers=keyed("cancel-1"))) == first
+    assert first["credit_refunded"] is True
+    assert balance(api, client["id"], follow_up["id"]) == 3
+    expect_error(api.post(cancel, json={}), 409, "invalid_state")
+
+
+def test_a_retried_reschedule_and_no_show_replay_their_answers(api, clock, follow_up, credited):
+    booking = created(api.post(BOOKINGS, json=body_for(credited(3), follow_up, MON_10)))
+    move = f"{BOOKINGS}/{booking['id']}/reschedule"
+    moved = ok(api.post(move, json={"start": TUE_10}, headers=keyed("move-1")))
+    assert ok(api.post(move, json={"start": TUE_10}, headers=keyed("move-1"))) == moved
+    assert moved["start"] == TUE_10
+    clock.advance(days=10)  # the moved booking is past
+    no_show = f"{BOOKINGS}/{booking['id']}/no-show"
+    marked = ok(api.post(no_show, headers=keyed("no-show-1")))
+    assert ok(api.post(no_show, headers=keyed("no-show-1"))) == marked
+    assert marked["status"] == "no_show"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "listed"),
+    [
+        (
+            "/api/v1/clients",
+            {"email": "once@example.com", "name": "Once"},
+            ("/api/v1/clients", "clients"),
+        ),
+        (
+            "/api/v1/appointment-types",
+            {
+                "name": "Walk",
+                "duration_minutes": 30,
+                "audience": "everyone",
+                "requires_credit": False,
+            },
+            ("/api/v1/appointment-types", "appointment_types"),
+        ),
+        (
+            "/api/v1/packages",
+            {
+                "name": "Trio",
+                "price_cents": 9000,
+                "items": [{"appointment_type_id": 0, "quantity": 3}],
+            },
+            ("/api/v1/packages", "packages"),
+        ),
+        (
+            "/api/v1/share-links",
+            {"appointment_type_ids": [0], "label": "Newsletter"},
+            ("/api/v1/share-links", "share_links"),
+        ),
+        (
+            "/api/v1/webhooks",
+            {"url": "https://hooks.example.com/widget", "events": ["booking.created"]},
+            ("/api/v1/webhooks", "webhooks"),
+        ),
+    ],
+)
+def test_a_retried_create_makes_one_object_and_replays_it(api, discovery, path, body, listed):
+    body = {**body}
+    if "items" in body:
+        body["items"] = [{**body["items"][0], "appointment_type_id": discovery["id"]}]
+    if "appointment_type_ids" in body:
+        body["appointment_type_ids"] = [discovery["id"]]
+    list_path, key = listed
+    before = len(ok(api.get(list_path))[key])
+    first = created(api.post(path, json=body, headers=keyed("create-1")))
+    assert created(api.post(path, json=body, headers=keyed("create-1"))) == first
+    assert len(ok(api.get(list_path))[key]) == before + 1
+    changed = {**body, "name": "Other"} if "name" in body else {**body, "label": "Other"}
+    if path.endswith("webhooks"):
+        changed = {**body, "url": "https://hooks.example.com/other"}
+    expect_error(
+        api.post(path, json=changed, headers=keyed("create-1")), 409, "idempotency_conflict"
+    )
+
+
+def test_one_key_on_two_endpoints_is_a_conflict(api, follow_up, make_client):
+    client = make_client()
+    path = f"/api/v1/clients/{client['id']}/credits/{follow_up['id']}/adjustments"
+    created(api.post(path, json={"delta": 1, "note": "gift"}, headers=keyed("shared")))
+    body = {"email": "late@example.com", "name": "Late"}
+    expect_error(
+        api.post("/api/v1/clients", json=body, headers=keyed("shared")), 409, "idempotency_conflict"
+    )
+    assert balance(api, client["id"], follow_up["id"]) == 1

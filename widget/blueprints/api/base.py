@@ -238,14 +238,26 @@ def register_error_handlers(app: Flask) -> None:
         return failure("internal_error", "Something went wrong on our side.", 500)
 
 
-def idempotent(scope_of: Callable[[], str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Honour `Idempotency-Key` on a view that returns (body, status) and does not commit.
+BodyAndStatus = tuple[dict[str, Any], int]
+"""What an idempotent view returns: the answer's JSON body and its status."""
+
+
+def _provider_scope() -> str:
+    return f"provider:{current_provider().id}"
+
+
+def idempotent(
+    scope_of: Callable[[], str] = _provider_scope,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Honour `Idempotency-Key` on a view that returns (body, status) and does not commit:
+    every POST of the API, so a retried grant or adjustment never counts twice.
 
     The answer is stored in the view's own transaction; a refusal (a decision) is
-    stored after its rollback; validation failures are not stored.
+    stored after its rollback; validation failures are not stored. Keys are the
+    provider's (or the link's): one key on two endpoints is a conflict.
     """
 
-    def wrap(view: Callable[..., tuple[Any, int]]) -> Callable[..., Any]:
+    def wrap(view: Callable[..., BodyAndStatus]) -> Callable[..., Any]:
         @wraps(view)
         def run(*args: Any, **kwargs: Any) -> ResponseReturnValue:
             key = request.headers.get("Idempotency-Key", "").strip()

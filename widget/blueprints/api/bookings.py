@@ -12,6 +12,7 @@ from ...models import AppointmentType, Booking, BookingStatus, Channel, Provider
 from .. import link_flow
 from . import schemas
 from .base import (
+    BodyAndStatus,
     bp,
     current_provider,
     idempotent,
@@ -85,8 +86,8 @@ def _tell_client(asked: bool, provider: Provider, made: Booking) -> None:
 
 
 @bp.post("/bookings")
-@idempotent(lambda: f"provider:{current_provider().id}")
-def create_booking() -> tuple[dict[str, object], int]:
+@idempotent()
+def create_booking() -> BodyAndStatus:
     body = parse_body(schemas.BookingFields)
     provider = current_provider()
     client, appointment_type = booking.client_and_type(
@@ -107,7 +108,8 @@ def create_booking() -> tuple[dict[str, object], int]:
 
 
 @bp.post("/bookings/<id:booking_id>/cancel")
-def cancel_booking(booking_id: int) -> ResponseReturnValue:
+@idempotent()
+def cancel_booking(booking_id: int) -> BodyAndStatus:
     provider = current_provider()
     found = booking.booking_of(db.session, provider, booking_id, now=now())
     body = parse_optional_body(schemas.CancelFields)
@@ -121,12 +123,12 @@ def cancel_booking(booking_id: int) -> ResponseReturnValue:
         reason=body.reason,
     )
     _tell_client(body.notify_client, provider, cancelled.booking)
-    db.session.commit()
-    return jsonify(booking_json(cancelled.booking, _provider_zone()))
+    return booking_json(cancelled.booking, _provider_zone()), 200
 
 
 @bp.post("/bookings/<id:booking_id>/reschedule")
-def reschedule_booking(booking_id: int) -> ResponseReturnValue:
+@idempotent()
+def reschedule_booking(booking_id: int) -> BodyAndStatus:
     provider = current_provider()
     found = booking.booking_of(db.session, provider, booking_id, now=now())
     body = parse_body(schemas.RescheduleFields)
@@ -134,13 +136,12 @@ def reschedule_booking(booking_id: int) -> ResponseReturnValue:
         db.session, provider, found, start=body.start, channel=Channel.provider, now=now()
     )
     _tell_client(body.notify_client, provider, moved)
-    db.session.commit()
-    return jsonify(booking_json(moved, _provider_zone()))
+    return booking_json(moved, _provider_zone()), 200
 
 
 @bp.post("/bookings/<id:booking_id>/no-show")
-def no_show(booking_id: int) -> ResponseReturnValue:
+@idempotent()
+def no_show(booking_id: int) -> BodyAndStatus:
     found = booking.booking_of(db.session, current_provider(), booking_id, now=now())
     marked = booking.mark_no_show(db.session, found, now())
-    db.session.commit()
-    return jsonify(booking_json(marked, _provider_zone()))
+    return booking_json(marked, _provider_zone()), 200

@@ -12,7 +12,7 @@ from ...models import Booking, BookingStatus, ShareLink
 from .. import link_flow
 from ..limits import read_limit, submission_limit
 from . import schemas
-from .base import bp, current_provider, idempotent, now, parse_body, parse_query
+from .base import BodyAndStatus, bp, current_provider, idempotent, now, parse_body, parse_query
 from .bookings import slots_answer
 from .render import booking_json, timestamp
 
@@ -50,7 +50,8 @@ def _with_uses(found: list[ShareLink]) -> list[dict[str, object]]:
 
 
 @bp.post("/share-links")
-def create_share_link() -> ResponseReturnValue:
+@idempotent()
+def create_share_link() -> BodyAndStatus:
     body = parse_body(schemas.ShareLinkFields)
     link = links.create_link(
         db.session,
@@ -62,8 +63,7 @@ def create_share_link() -> ResponseReturnValue:
         max_uses=body.max_uses,
         client_id=body.client_id,
     )
-    db.session.commit()
-    return jsonify(share_link_json(link, 0)), 201
+    return share_link_json(link, 0), 201
 
 
 @bp.get("/share-links")
@@ -144,7 +144,7 @@ def _link_scope() -> str:
 @public_bp.post("/links/<token>/bookings")
 @submission_limit
 @idempotent(_link_scope)
-def link_booking(token: str) -> tuple[dict[str, object], int]:
+def link_booking(token: str) -> BodyAndStatus:
     body = parse_body(schemas.LinkBookingFields)
     booking, provider = link_flow.submit(
         token,

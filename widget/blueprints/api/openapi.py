@@ -40,7 +40,6 @@ PUBLIC_REFUSALS = (
     "login_required",
     "too_soon",
     "too_far_ahead",
-    "idempotency_conflict",
 )
 
 
@@ -59,9 +58,13 @@ class Route:
     body_optional: bool = False
     query: type[BaseModel] | None = None
     auth: Auth = "provider"
-    idempotent: bool = False
     links: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Response links: name -> (operationId, path parameter) filled from the answer's `id`."""
+
+    @property
+    def idempotent(self) -> bool:
+        """Every POST honours `Idempotency-Key` (base.idempotent)."""
+        return self.method == "post"
 
     @property
     def operation_id(self) -> str:
@@ -144,8 +147,8 @@ ROUTES: tuple[Route, ...] = (
     Route("get", "/bookings", "api.list_bookings", "List bookings", "Bookings",
           {200: A.BookingList}, query=S.BookingQuery),
     Route("post", "/bookings", "api.create_booking", "Book for a client", "Bookings",
-          {201: A.Booking}, ("not_found", "idempotency_conflict", *BOOKING_REFUSALS),
-          body=S.BookingFields, idempotent=True,
+          {201: A.Booking}, ("not_found", *BOOKING_REFUSALS),
+          body=S.BookingFields,
           links={"GetBooking": ("get_booking", "booking_id"),
                  "CancelBooking": ("cancel_booking", "booking_id"),
                  "RescheduleBooking": ("reschedule_booking", "booking_id"),
@@ -179,7 +182,7 @@ ROUTES: tuple[Route, ...] = (
           "Book through a share link: 201 confirmed, 202 held pending email verification",
           "Public links", {201: A.PublicBookingAnswer, 202: A.PublicBookingAnswer},
           (*LINK_ERRORS, *BOOKING_REFUSALS, *PUBLIC_REFUSALS),
-          body=S.LinkBookingFields, auth="link", idempotent=True),
+          body=S.LinkBookingFields, auth="link"),
     Route("get", "/openapi.json", "public_api.openapi_document", "This document", "Meta",
           {}, auth="none"),
 )  # fmt: skip
@@ -212,6 +215,8 @@ def reason_codes(route: Route) -> dict[int, list[str]]:
         codes += ["bad_request", "validation_error", "payload_too_large"]
     if route.query is not None or route.idempotent:
         codes.append("validation_error")
+    if route.idempotent:
+        codes.append("idempotency_conflict")
     if "{" in route.path:
         codes.append("not_found")
     codes += route.errors

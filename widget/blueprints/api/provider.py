@@ -6,7 +6,15 @@ from flask.typing import ResponseReturnValue
 from ...domain import appointment_types, clients, credits, packages, providers, schedule
 from ...extensions import db
 from . import schemas
-from .base import bp, current_provider, now, parse_body, parse_query
+from .base import (
+    BodyAndStatus,
+    bp,
+    current_provider,
+    idempotent,
+    now,
+    parse_body,
+    parse_query,
+)
 from .render import (
     appointment_type_json,
     client_json,
@@ -30,13 +38,13 @@ def patch_settings() -> ResponseReturnValue:
 
 
 @bp.post("/appointment-types")
-def create_appointment_type() -> ResponseReturnValue:
+@idempotent()
+def create_appointment_type() -> BodyAndStatus:
     body = parse_body(schemas.AppointmentTypeFields)
     created = appointment_types.create_appointment_type(
         db.session, current_provider(), body.model_dump()
     )
-    db.session.commit()
-    return jsonify(appointment_type_json(created, current_provider())), 201
+    return appointment_type_json(created, current_provider()), 201
 
 
 @bp.get("/appointment-types")
@@ -83,7 +91,8 @@ def get_availability() -> ResponseReturnValue:
 
 
 @bp.post("/packages")
-def create_package() -> ResponseReturnValue:
+@idempotent()
+def create_package() -> BodyAndStatus:
     body = parse_body(schemas.PackageFields)
     created = packages.create_package(
         db.session,
@@ -92,8 +101,7 @@ def create_package() -> ResponseReturnValue:
         price_cents=body.price_cents,
         items=[packages.ItemSpec(**item.model_dump()) for item in body.items],
     )
-    db.session.commit()
-    return jsonify(package_json(created)), 201
+    return package_json(created), 201
 
 
 @bp.get("/packages")
@@ -116,11 +124,11 @@ def patch_package(package_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/clients")
-def create_client() -> ResponseReturnValue:
+@idempotent()
+def create_client() -> BodyAndStatus:
     body = parse_body(schemas.ClientFields)
     client = clients.create_client(db.session, current_provider(), email=body.email, name=body.name)
-    db.session.commit()
-    return jsonify(client_json(client, existing=False)), 201
+    return client_json(client, existing=False), 201
 
 
 @bp.get("/clients")
@@ -137,15 +145,15 @@ def get_client(client_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/clients/<id:client_id>/packages")
-def buy_package(client_id: int) -> ResponseReturnValue:
+@idempotent()
+def buy_package(client_id: int) -> BodyAndStatus:
     provider = current_provider()
     client = clients.client_of(db.session, provider, client_id)
     body = parse_body(schemas.Purchase)
     purchase = packages.buy_package(
         db.session, provider, client_id=client.id, package_id=body.package_id, now=now()
     )
-    db.session.commit()
-    return jsonify(client_package_json(purchase.client_package, purchase.grants)), 201
+    return client_package_json(purchase.client_package, purchase.grants), 201
 
 
 @bp.get("/clients/<id:client_id>/packages")
@@ -156,10 +164,10 @@ def list_client_packages(client_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/client-packages/<id:client_package_id>/archive")
-def archive_client_package(client_package_id: int) -> ResponseReturnValue:
+@idempotent()
+def archive_client_package(client_package_id: int) -> BodyAndStatus:
     cp = packages.archive_client_package(db.session, current_provider(), client_package_id, now())
-    db.session.commit()
-    return jsonify(client_package_json(cp, packages.grants_of(db.session, cp)))
+    return client_package_json(cp, packages.grants_of(db.session, cp)), 200
 
 
 @bp.delete("/client-packages/<id:client_package_id>")
@@ -208,7 +216,8 @@ def credit_history(client_id: int, type_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/clients/<id:client_id>/credits/<id:type_id>/adjustments")
-def adjust_credits(client_id: int, type_id: int) -> ResponseReturnValue:
+@idempotent()
+def adjust_credits(client_id: int, type_id: int) -> BodyAndStatus:
     provider = current_provider()
     client = clients.client_of(db.session, provider, client_id)
     appointment_type = appointment_types.appointment_type_of(db.session, provider, type_id)
@@ -223,5 +232,4 @@ def adjust_credits(client_id: int, type_id: int) -> ResponseReturnValue:
         actor=provider.name,
         now=now(),
     )
-    db.session.commit()
-    return jsonify(entry_json(entry)), 201
+    return entry_json(entry), 201

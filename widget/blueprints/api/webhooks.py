@@ -9,7 +9,7 @@ from pydantic import Field, StrictStr
 from ...domain import webhooks
 from ...extensions import db
 from ...models import WebhookDelivery, WebhookEndpoint
-from .base import bp, current_provider, now, parse_body
+from .base import BodyAndStatus, bp, current_provider, idempotent, now, parse_body
 from .render import timestamp
 from .schemas import Schema
 
@@ -50,14 +50,14 @@ def delivery_json(delivery: WebhookDelivery) -> dict[str, object]:
 
 
 @bp.post("/webhooks")
-def create_webhook() -> ResponseReturnValue:
+@idempotent()
+def create_webhook() -> BodyAndStatus:
     """The secret is shown here and in the list: the provider needs it to check signatures."""
     body = parse_body(WebhookFields)
     endpoint = webhooks.create_endpoint(
         db.session, current_provider(), url=body.url, events=body.events, now=now()
     )
-    db.session.commit()
-    return jsonify(endpoint_json(endpoint, with_secret=True)), 201
+    return endpoint_json(endpoint, with_secret=True), 201
 
 
 @bp.get("/webhooks")
