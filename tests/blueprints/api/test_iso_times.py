@@ -88,3 +88,24 @@ def test_iso_times_and_dates_are_still_taken(api, credited, follow_up):
     answer = ok(api.get("/api/v1/slots", appointment_type_id=follow_up["id"], start=day, end=day))
     starts = [slot["start"] for slot in answer["slots"]]
     assert "2026-11-30T10:00:00-05:00" not in starts and "2026-11-30T11:00:00-05:00" not in starts
+
+
+# A start with seconds (or a fraction of one) is no time a calendar books: it was kept,
+# and the half-second it added pushed the next slot out of the day's list.
+@pytest.mark.parametrize("start", ["2026-11-30T10:00:00.5-05:00", "2026-11-30T10:00:30-05:00"])
+def test_a_provider_booking_start_off_the_minute_is_a_validation_error(
+    api, credited, follow_up, start
+):
+    client = credited()
+    assert invalid_fields(post_booking(api, client["id"], follow_up["id"], start)) == {"start"}
+    assert ok(api.get("/api/v1/bookings"))["bookings"] == []
+
+
+def test_a_reschedule_start_off_the_minute_is_a_validation_error(api, credited, follow_up):
+    client = credited()
+    booking = created(post_booking(api, client["id"], follow_up["id"], at(9)))
+    move = f"/api/v1/bookings/{booking['id']}/reschedule"
+    assert invalid_fields(api.post(move, json={"start": "2026-11-30T11:00:00.25-05:00"})) == {
+        "start"
+    }
+    assert ok(api.get(f"/api/v1/bookings/{booking['id']}"))["start"] == booking["start"]

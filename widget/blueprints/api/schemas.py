@@ -82,6 +82,18 @@ Moment = Annotated[
 ]
 
 
+
+def _on_a_whole_minute(value: dt.datetime) -> dt.datetime:
+    """Appointments start on a minute: a start with seconds would move every slot after it."""
+    if value.second or value.microsecond:
+        raise ValueError("must be on a whole minute, like 2026-12-01T09:30:00-05:00")
+    return value
+
+
+Start = Annotated[Moment, AfterValidator(_on_a_whole_minute)]
+"""A provider's booking or move; a link's start must be one of its slots anyway."""
+
+
 MAX_PRICE_CENTS = 100_000_000
 """A package's price at most: 1,000,000.00 in the provider's currency."""
 
@@ -242,7 +254,7 @@ NotifyClient = Annotated[
 class BookingFields(Schema):
     client_id: Id
     appointment_type_id: Id
-    start: Moment
+    start: Start
     allow_negative: StrictBool = False
     notify_client: NotifyClient = False
 
@@ -254,7 +266,7 @@ class CancelFields(Schema):
 
 
 class RescheduleFields(Schema):
-    start: Moment
+    start: Start
     notify_client: NotifyClient = False
 
 
