@@ -90,9 +90,7 @@ def client_of(
 ) -> Client:
     client = session.scalar(_CLIENT_OF, {"client_id": client_id, "provider_id": provider.id})
     if client is None:
-        if field is not None:
-            raise ValidationFailed({field: f"no client with id {client_id}"})
-        raise NotFound("No such client.")
+        raise NotFound("No such client.", field=field, detail=f"no client with id {client_id}")
     return client
 
 

@@ -15,7 +15,12 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
+    """No such object for this caller; `field` names the body field that referred to it."""
+
     code = "not_found"
+
+    def __init__(self, message: str, *, field: str | None = None, detail: str = "") -> None:
+        super().__init__(message, details={field: detail} if field else None)
 
 
 class ValidationFailed(DomainError):

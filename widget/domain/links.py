@@ -98,22 +98,23 @@ def create_link(
     client_id: int | None = None,
 ) -> ShareLink:
     errors: dict[str, str] = {}
+    if not type_ids:
+        errors["appointment_type_ids"] = "must list at least one appointment type"
+    if expires_at is not None and expires_at <= now:
+        errors["expires_at"] = "must be in the future"
+    if errors:
+        raise ValidationFailed(errors)
     found = appointment_types_by_id(session, provider, type_ids)
     types = list(found.values())
     missing = sorted(set(type_ids) - set(found))
-    if not type_ids:
-        errors["appointment_type_ids"] = "must list at least one appointment type"
-    elif missing:
-        errors["appointment_type_ids"] = f"no appointment type with id {missing[0]}"
-    if expires_at is not None and expires_at <= now:
-        errors["expires_at"] = "must be in the future"
+    if missing:
+        raise NotFound(
+            "No such appointment type.",
+            field="appointment_type_ids",
+            detail=f"no appointment type with id {missing[0]}",
+        )
     if client_id is not None:
-        try:
-            client_of(session, provider, client_id, field="client_id")
-        except ValidationFailed as exc:
-            errors.update(exc.details)
-    if errors:
-        raise ValidationFailed(errors)
+        client_of(session, provider, client_id, field="client_id")
     if client_id is None and provider.public_links_new_client_only:
         private = [t.name for t in types if t.audience != Audience.new_clients]
         if private:

@@ -44,18 +44,21 @@ def create_package(
         errors["name"] = "must not be empty"
     if not items:
         errors["items"] = "must list at least one appointment type"
-    known = appointment_types_by_id(session, provider, [item.appointment_type_id for item in items])
     seen: set[int] = set()
     for index, item in enumerate(items):
-        if item.appointment_type_id not in known:
-            errors[f"items.{index}.appointment_type_id"] = (
-                f"no appointment type with id {item.appointment_type_id}"
-            )
-        elif item.appointment_type_id in seen:
+        if item.appointment_type_id in seen:
             errors[f"items.{index}.appointment_type_id"] = "appears twice: add up the quantities"
         seen.add(item.appointment_type_id)
     if errors:
         raise ValidationFailed(errors)
+    known = appointment_types_by_id(session, provider, [item.appointment_type_id for item in items])
+    for index, item in enumerate(items):
+        if item.appointment_type_id not in known:
+            raise NotFound(
+                "No such appointment type.",
+                field=f"items.{index}.appointment_type_id",
+                detail=f"no appointment type with id {item.appointment_type_id}",
+            )
     package = Package(
         provider_id=provider.id,
         name=name.strip(),
@@ -111,9 +114,7 @@ def package_of(
         select(Package).where(Package.id == package_id, Package.provider_id == provider.id)
     )
     if package is None:
-        if field is not None:
-            raise ValidationFailed({field: f"no package with id {package_id}"})
-        raise NotFound("No such package.")
+        raise NotFound("No such package.", field=field, detail=f"no package with id {package_id}")
     return package
 
 

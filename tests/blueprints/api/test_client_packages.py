@@ -64,10 +64,17 @@ def test_buying_a_package_twice_makes_two_client_packages(api, customer, package
     assert grant["balance_after"] == 10
 
 
-@pytest.mark.parametrize("package_id", [424242, 99999999999, 0, "1", None])
-def test_an_unknown_package_is_refused_on_package_id(api, customer, package_id):
+@pytest.mark.parametrize("package_id", [99999999999, 0, "1", None])
+def test_a_malformed_package_id_is_refused_on_package_id(api, customer, package_id):
     response = api.post(buy_path(customer["id"]), json={"package_id": package_id})
     assert invalid_fields(response) == {"package_id"}
+
+
+# API.md: not_found 404 is "no such object for this caller"; the answer names the field.
+def test_an_unknown_package_is_not_found_on_package_id(api, customer):
+    response = api.post(buy_path(customer["id"]), json={"package_id": 424242})
+    assert expect_error(response, 404, "not_found") == {"package_id": "no package with id 424242"}
+    assert ok(api.get(buy_path(customer["id"])))["client_packages"] == []
 
 
 def test_a_missing_package_id_is_refused(api, customer):
@@ -80,7 +87,7 @@ def test_another_providers_package_cannot_be_bought(api, customer, create_provid
         other.api, [{"appointment_type_id": new_type(other.api)["id"], "quantity": 1}]
     )
     response = api.post(buy_path(customer["id"]), json={"package_id": theirs["id"]})
-    assert invalid_fields(response) == {"package_id"}
+    assert set(expect_error(response, 404, "not_found")) == {"package_id"}
 
 
 def test_buying_for_another_providers_client_is_not_found(api, package, create_provider):

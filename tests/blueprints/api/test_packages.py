@@ -69,7 +69,8 @@ def test_an_unknown_appointment_type_is_refused_on_its_item(api, follow_up):
             ],
         },
     )
-    assert invalid_fields(response) == {"items.1.appointment_type_id"}
+    assert set(expect_error(response, 404, "not_found")) == {"items.1.appointment_type_id"}
+    assert ok(api.get(PACKAGES)) == {"packages": []}
 
 
 def test_another_providers_appointment_type_is_refused_on_its_item(api, create_provider):
@@ -82,7 +83,7 @@ def test_another_providers_appointment_type_is_refused_on_its_item(api, create_p
             "items": [{"appointment_type_id": theirs["id"], "quantity": 1}],
         },
     )
-    assert invalid_fields(response) == {"items.0.appointment_type_id"}
+    assert set(expect_error(response, 404, "not_found")) == {"items.0.appointment_type_id"}
     assert ok(api.get(PACKAGES)) == {"packages": []}
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from .helpers import link_slots
+from .helpers import expect_error, link_slots, ok
 
 LINKS = "/api/v1/share-links"
 WEEK = {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -130,10 +130,8 @@ def test_another_providers_link_cannot_be_revoked(api, create_provider, discover
     ("fields", "field"),
     [
         ({"appointment_type_ids": []}, "appointment_type_ids"),
-        ({"appointment_type_ids": [999999]}, "appointment_type_ids"),
         ({"appointment_type_ids": "1"}, "appointment_type_ids"),
         ({"max_uses": 0}, "max_uses"),
-        ({"client_id": 999999}, "client_id"),
     ],
 )
 def test_bad_link_fields_are_named(api, discovery, fields, field):
@@ -141,3 +139,28 @@ def test_bad_link_fields_are_named(api, discovery, fields, field):
     response = api.post(LINKS, json=body)
     assert response.status_code == 422
     assert field in response.get_json()["error"]["details"]
+
+
+# API.md: not_found 404 is "no such object for this caller (another provider's object
+# included)"; the answer names the field that referred to it.
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"appointment_type_ids": [999999]}, "appointment_type_ids"),
+        ({"client_id": 999999}, "client_id"),
+    ],
+)
+def test_a_link_to_an_unknown_type_or_client_is_not_found(api, discovery, fields, field):
+    body = {"appointment_type_ids": [discovery["id"]], **fields}
+    assert set(expect_error(api.post(LINKS, json=body), 404, "not_found")) == {field}
+    assert ok(api.get(LINKS))["share_links"] == []
+
+
+def test_a_link_for_another_providers_client_is_not_found(api, discovery, create_provider):
+    theirs = (
+        create_provider()
+        .api.post("/api/v1/clients", json={"email": "theirs@example.com", "name": "Theirs"})
+        .get_json()
+    )
+    body = {"appointment_type_ids": [discovery["id"]], "client_id": theirs["id"]}
+    assert set(expect_error(api.post(LINKS, json=body), 404, "not_found")) == {"client_id"}
