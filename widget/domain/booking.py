@@ -33,7 +33,7 @@ from . import credits, policy, webhooks
 from .appointment_types import LONGEST_BLOCK, appointment_type_of
 from .availability import Hours, Interval, free_slots, working_intervals
 from .clients import client_of, create_client, is_existing
-from .errors import InvalidState, NotFound, Refused
+from .errors import InvalidState, NotFound, Refused, ValidationFailed
 from .schedule import (
     NO_DATE,
     NO_INT,
@@ -562,6 +562,8 @@ def bookings_of(
     now: datetime,
 ) -> list[Booking]:
     """The provider's bookings, by start; days are local to the provider."""
+    if first_day is not None and last_day is not None and last_day < first_day:
+        raise ValidationFailed({"to": "must not be before from"})
     retire_due_holds(session, provider.id, now)
     zone = zone_named(provider.timezone)
     query = select(Booking).where(Booking.provider_id == provider.id)

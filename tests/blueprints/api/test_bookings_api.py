@@ -743,6 +743,11 @@ def test_a_malformed_from_date_is_a_validation_error_on_from(api):
     assert invalid_fields(api.get(BOOKINGS, **{"from": "1 December"})) == {"from"}
 
 
+# As /slots does: a reversed range is a mistake to name, not an empty list.
+def test_to_before_from_is_a_validation_error_on_to(api, three_bookings):
+    assert invalid_fields(api.get(BOOKINGS, **{"from": "2026-12-02", "to": "2026-12-01"})) == {"to"}
+
+
 def test_a_body_that_is_not_json_is_a_bad_request(api, follow_up):
     response = api.client.post(
         BOOKINGS,

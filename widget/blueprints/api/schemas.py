@@ -82,7 +82,6 @@ Moment = Annotated[
 ]
 
 
-
 def _on_a_whole_minute(value: dt.datetime) -> dt.datetime:
     """Appointments start on a minute: a start with seconds would move every slot after it."""
     if value.second or value.microsecond:
