@@ -225,7 +225,8 @@ class _Lane:
                 name = f"widget-courier-{self.kind.__tablename__}"
                 threading.Thread(target=self._run, name=name, daemon=True).start()
             self._handed.append((app, rows))
-            self._changed.notify_all()
+            if len(self._handed) == 1:  # else the thread is gathering, and takes these too
+                self._changed.notify_all()
 
     def settle(self, timeout: float | None = None) -> bool:
         with self._changed:
