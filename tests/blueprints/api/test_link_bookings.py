@@ -78,6 +78,11 @@ def bookings(api, **query):
     return ok(api.get("/api/v1/bookings", **query))["bookings"]
 
 
+def in_new_york(moment):
+    """The provider's zone, whose offset answers carry when the visitor names no other."""
+    return moment.astimezone(ZoneInfo("America/New_York")).isoformat()
+
+
 # Email verification (the default): hold, then confirm or explain.
 
 
@@ -89,7 +94,7 @@ def test_a_visitor_gets_a_hold_and_an_email_instead_of_a_booking(client, api, di
     assert body["booking"]["status"] == "pending_verification"
     assert body["booking"]["start"] == at(9)
     assert "client_id" not in body["booking"]
-    assert body["booking"]["hold_expires_at"] == (clock.now + timedelta(minutes=15)).isoformat()
+    assert body["booking"]["hold_expires_at"] == in_new_york(clock.now + timedelta(minutes=15))
     assert confirm_url("new.person@example.com").startswith("/confirm/")
     assert api.get("/api/v1/clients", email="new.person@example.com").get_json()["clients"] == []
 
@@ -157,11 +162,21 @@ def test_a_hold_cannot_be_confirmed_once_its_appointment_has_begun(client, api, 
     assert ok(api.get("/api/v1/share-links"))["share_links"][0]["use_count"] == 0
 
 
+# API.md: "answers carry that zone's offset": every time in the answer, the hold's end too.
+def test_every_time_in_the_answer_carries_the_visitors_zone(client, api, discovery, clock):
+    link = share(api, discovery)
+    body = submit(client, link, discovery, timezone="Asia/Kolkata").get_json()["booking"]
+    assert body["start"].endswith("+05:30")
+    hold_ends = datetime.fromisoformat(body["hold_expires_at"])
+    assert body["hold_expires_at"].endswith("+05:30")
+    assert hold_ends == clock.now + timedelta(minutes=15)
+
+
 def test_the_hold_time_follows_the_providers_setting(client, api, discovery, clock):
     settings(api, pending_hold_minutes=60)
     link = share(api, discovery)
     body = submit(client, link, discovery).get_json()
-    assert body["booking"]["hold_expires_at"] == (clock.now + timedelta(minutes=60)).isoformat()
+    assert body["booking"]["hold_expires_at"] == in_new_york(clock.now + timedelta(minutes=60))
 
 
 def test_a_tampered_confirmation_link_is_not_found(client, api, discovery):

@@ -17,8 +17,11 @@ from ...models import (
 )
 
 
-def timestamp(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+def timestamp(value: datetime | None, zone: ZoneInfo | None = None) -> str | None:
+    """ISO 8601; in `zone` where the answer shows its times there."""
+    if value is None:
+        return None
+    return (value.astimezone(zone) if zone is not None else value).isoformat()
 
 
 def appointment_type_json(t: AppointmentType, provider: Provider) -> dict[str, Any]:
@@ -98,7 +101,7 @@ def client_package_json(cp: ClientPackage, grants: list[CreditEntry]) -> dict[st
 
 
 def booking_json(booking: Booking, zone: ZoneInfo) -> dict[str, Any]:
-    """A booking as the provider sees it, with its times in `zone`."""
+    """A booking as the provider sees it, with all its times in `zone`."""
     return {
         "id": booking.id,
         "status": booking.status.value,
@@ -113,9 +116,9 @@ def booking_json(booking: Booking, zone: ZoneInfo) -> dict[str, Any]:
         "credit_refunded": booking.credit_refunded,
         "late_cancellation": booking.late_cancellation,
         "cancel_reason": booking.cancel_reason,
-        "created_at": timestamp(booking.created_at),
-        "cancelled_at": timestamp(booking.cancelled_at),
-        "hold_expires_at": timestamp(booking.hold_expires_at),
+        "created_at": timestamp(booking.created_at, zone),
+        "cancelled_at": timestamp(booking.cancelled_at, zone),
+        "hold_expires_at": timestamp(booking.hold_expires_at, zone),
     }
 
 
