@@ -501,7 +501,8 @@ def test_an_api_move_and_cancel_tell_the_client_when_asked(api, provider_booking
     quiet = provider_booking(start=MONDAY_9AM + timedelta(hours=5))
     api.post(f"/api/v1/bookings/{quiet['id']}/cancel").close()
     new_time, cancellation = smtp.received
-    assert "Monday 30 November 2026, 12:00 (America/New_York)" in text_of(new_time)
+    assert new_time["Subject"] == "Moved: Check-in with Dr. Ada 1"
+    assert "has moved to Monday 30 November 2026, 12:00 (America/New_York)" in text_of(new_time)
     assert cancellation["Subject"] == "Cancelled: Check-in with Dr. Ada 1"
     [withdrawn] = cancellation.iter_attachments()
     assert withdrawn.get_param("method") == "CANCEL"

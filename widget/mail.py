@@ -108,9 +108,18 @@ def queue_hold_email(
 
 
 def queue_confirmation_email(
-    session: Session, provider: Provider, booking: Booking, manage_url: str, now: datetime
+    session: Session,
+    provider: Provider,
+    booking: Booking,
+    manage_url: str,
+    now: datetime,
+    *,
+    moved: bool = False,
 ) -> None:
-    subject = f"Booked: {booking.appointment_type.name} with {provider.name}"
+    """The booking's time (new, or `moved` to), its invitation and its manage link."""
+    subject = (
+        f"{'Moved' if moved else 'Booked'}: {booking.appointment_type.name} with {provider.name}"
+    )
     _queue(
         session,
         provider,
@@ -121,6 +130,7 @@ def queue_confirmation_email(
         booking=booking,
         invite=True,
         manage_url=manage_url,
+        moved=moved,
     )
 
 

@@ -95,9 +95,10 @@ def portal_url(
     return f"/portal/{provider.slug}/book?" + urlencode({k: v for k, v in slot.items() if v})
 
 
-def announce(provider: Provider, booking: Booking) -> None:
+def announce(provider: Provider, booking: Booking, *, moved: bool = False) -> None:
     """Queue the email a booking's state calls for: a confirmation link, the confirmation
-    (with its manage link, new for every new time), or the cancellation."""
+    (with its manage link, new for every new time; `moved` says the time changed), or the
+    cancellation."""
     if booking.status == BookingStatus.pending_verification:
         token = tokens.sign(booking.id, signing_keys(), tokens.CONFIRM_BOOKING)
         confirm_url = base_url() + url_for("pages.confirm", token=token)
@@ -105,7 +106,7 @@ def announce(provider: Provider, booking: Booking) -> None:
     elif booking.status == BookingStatus.confirmed:
         token = manage.manage_token(booking, signing_keys())
         manage_url = base_url() + url_for("pages.manage_booking", token=token)
-        mail.queue_confirmation_email(db.session, provider, booking, manage_url, now())
+        mail.queue_confirmation_email(db.session, provider, booking, manage_url, now(), moved=moved)
     elif booking.status == BookingStatus.cancelled:
         mail.queue_cancellation_email(db.session, provider, booking, now())
 

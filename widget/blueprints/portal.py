@@ -443,7 +443,7 @@ def move_booking(slug: str, booking_id: int) -> ResponseReturnValue:
     start = parse_start(request.form.get("start", ""), _zone())
     try:
         manage.move_as_client(db.session, g.provider, booking, start, now())
-        link_flow.announce(g.provider, booking)
+        link_flow.announce(g.provider, booking, moved=True)
     except Refused as exc:
         db.session.rollback()
         if exc.code not in SLOT_CODES:

@@ -171,6 +171,8 @@ def test_a_no_show_and_a_move_are_made_from_the_booking_page(
         f"/admin/bookings/{made['id']}/reschedule", {"day": MONDAY, "time": "10:00"}
     )
     assert "Moved to Mon 30 Nov 2026, 10:00." in words(page)
+    told = db.session.query(OutboxMessage).filter_by(recipient="grace@example.com").all()
+    assert [m.subject for m in told] == ["Moved: Discovery Call with Dr. Ada 1"]
     taken = dashboard.post(
         f"/admin/bookings/{made['id']}/reschedule", {"day": MONDAY, "time": "18:00"}
     )

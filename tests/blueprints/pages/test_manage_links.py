@@ -44,8 +44,8 @@ def newest_email(subject_start):
     return message
 
 
-def manage_path():
-    body = newest_email("Booked:").text_body
+def manage_path(subject_start="Booked:"):
+    body = newest_email(subject_start).text_body
     return re.search(r"https?://[^/\s]+(/manage/\S+)", body).group(1)
 
 
@@ -112,7 +112,11 @@ def test_moving_keeps_the_credit_and_sends_a_new_link(
     stale = client.get(old)
     assert stale.status_code == 410
     assert "booking_moved" in stale.get_data(as_text=True)
-    fresh = manage_path()
+    moved_mail = newest_email("Moved:")
+    assert moved_mail.subject == "Moved: Follow-Up with Dr. Ada 1"
+    assert "has moved to Tuesday 01 December 2026, 11:30" in moved_mail.text_body
+    assert moved_mail.ics is not None and "DTSTART:20261201T163000Z" in moved_mail.ics
+    fresh = manage_path("Moved:")
     assert fresh != old
     assert client.get(fresh).status_code == 200
 

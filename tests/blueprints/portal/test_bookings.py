@@ -122,7 +122,7 @@ def test_rescheduling_moves_the_booking_and_keeps_its_credit(
     moved = booking(api, booked["id"])
     assert (moved["status"], moved["start"]) == ("confirmed", at(11, 30, day=1).isoformat())
     assert balance(api, customer["id"], follow_up["id"]) == 1
-    assert subjects()[-1] == "Booked: Follow-Up with Dr. Ada"  # the new time, a new manage link
+    assert subjects()[-1] == "Moved: Follow-Up with Dr. Ada"  # the new time, a new manage link
 
 
 def test_moving_to_a_time_taken_meanwhile_shows_the_week_again(

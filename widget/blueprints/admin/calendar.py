@@ -352,7 +352,7 @@ def reschedule_booking(booking_id: int) -> ResponseReturnValue:
             db.session, provider, found, start=body.start, channel=Channel.provider, now=now()
         )
         if moved.email:
-            link_flow.announce(provider, moved)
+            link_flow.announce(provider, moved, moved=True)
         return moved
 
     if body is None or form.attempt(move_and_tell) is None:

@@ -79,10 +79,10 @@ def get_booking(booking_id: int) -> ResponseReturnValue:
     return jsonify(booking_json(found, _provider_zone()))
 
 
-def _tell_client(asked: bool, provider: Provider, made: Booking) -> None:
+def _tell_client(asked: bool, provider: Provider, made: Booking, *, moved: bool = False) -> None:
     """The email the booking's new state calls for, in its transaction, when asked for."""
     if asked and made.email:
-        link_flow.announce(provider, made)
+        link_flow.announce(provider, made, moved=moved)
 
 
 @bp.post("/bookings")
@@ -135,7 +135,7 @@ def reschedule_booking(booking_id: int) -> BodyAndStatus:
     moved = booking.reschedule(
         db.session, provider, found, start=body.start, channel=Channel.provider, now=now()
     )
-    _tell_client(body.notify_client, provider, moved)
+    _tell_client(body.notify_client, provider, moved, moved=True)
     return booking_json(moved, _provider_zone()), 200
 
 

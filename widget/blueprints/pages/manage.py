@@ -97,6 +97,8 @@ def _change(
     token: str,
     act: Callable[[Booking, Provider], Booking],
     done: Callable[[Booking, Provider], str],
+    *,
+    moved: bool = False,
 ) -> ResponseReturnValue:
     """Run one change in one transaction, email what it did and show `done`; or the page
     saying why not. A time no longer free shows the booking's page again, the reason on top.
@@ -105,7 +107,7 @@ def _change(
         return error_page("cross_site", status=403)
     try:
         booking, provider = _open(token)
-        link_flow.announce(provider, act(booking, provider))
+        link_flow.announce(provider, act(booking, provider), moved=moved)
     except DomainError as exc:
         db.session.rollback()
         if exc.code not in SLOT_CODES:
@@ -162,4 +164,4 @@ def reschedule_booking(token: str) -> ResponseReturnValue:
             time_label=clock_time,
         )
 
-    return _change(token, move, done)
+    return _change(token, move, done, moved=True)
